@@ -1,0 +1,613 @@
+"""Writes schema/result.schema.json. The schema is data; this script only keeps it readable.
+
+Run: python tools/build_schema.py   (the test suite checks the committed file is current)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+SCHEMA_VERSION = "1.0"
+
+
+def num(desc: str, minimum: float | None = 0) -> dict:
+    d: dict = {"type": "number", "description": desc}
+    if minimum is not None:
+        d["minimum"] = minimum
+    return d
+
+
+def nnum(desc: str, minimum: float | None = 0) -> dict:
+    d = num(desc, minimum)
+    d["type"] = ["number", "null"]
+    return d
+
+
+def integer(desc: str, minimum: int | None = 0) -> dict:
+    d: dict = {"type": "integer", "description": desc}
+    if minimum is not None:
+        d["minimum"] = minimum
+    return d
+
+
+def nint(desc: str, minimum: int | None = 0) -> dict:
+    d = integer(desc, minimum)
+    d["type"] = ["integer", "null"]
+    return d
+
+
+def string(desc: str, **extra) -> dict:
+    return {"type": "string", "description": desc, **extra}
+
+
+def nstr(desc: str, **extra) -> dict:
+    return {"type": ["string", "null"], "description": desc, **extra}
+
+
+def nbool(desc: str) -> dict:
+    return {"type": ["boolean", "null"], "description": desc}
+
+
+def obj(desc: str, props: dict, required: list[str] | None = None, closed: bool = True) -> dict:
+    d: dict = {"type": "object", "description": desc, "properties": props}
+    if required:
+        d["required"] = required
+    if closed:
+        d["additionalProperties"] = False
+    return d
+
+
+def nullable_ref(name: str, desc: str) -> dict:
+    return {"description": desc, "anyOf": [{"$ref": f"#/$defs/{name}"}, {"type": "null"}]}
+
+
+STATS = obj(
+    "Summary statistics of one latency metric over the requests of a run, in the unit named by "
+    "the key that holds this object. Percentiles use linear interpolation between closest ranks "
+    "(numpy's default). Every field is optional so a `reported` document can hold only the "
+    "figures its source gives; the validator requires all of them for measured and simulated runs.",
+    {
+        "mean": num("Arithmetic mean."),
+        "median": num("50th percentile."),
+        "p90": num("90th percentile."),
+        "p99": num("99th percentile."),
+        "std": num("Population standard deviation."),
+        "min": num("Smallest value."),
+        "max": num("Largest value."),
+        "count": integer("Number of values summarised (requests, or gaps for ITL)."),
+    },
+)
+
+WORKLOAD = obj(
+    "Everything needed to send the same requests again.",
+    {
+        "dataset": string(
+            "Where prompts come from: `random` (exact token lengths built with the tokenizer), "
+            "`random-ids`, `sharegpt` (a ShareGPT-format JSON file), or `fixed-prompt` (one prompt "
+            "sent repeatedly)."
+        ),
+        "dataset_path": nstr("Local path of the dataset file, when one was used."),
+        "dataset_sha256": nstr("sha256 of the dataset file.", pattern="^[0-9a-f]{64}$"),
+        "input_len": nint("Requested prompt length in tokens (upper bound when range_ratio < 1)."),
+        "output_len": nint("Requested output length in tokens (max_tokens)."),
+        "range_ratio": nnum(
+            "SGLang's --random-range-ratio: lengths uniform in [ratio x len, len]; "
+            "1.0 = fixed length.",
+        ),
+        "num_prompts": integer("Measured requests (warm-up excluded).", 1),
+        "max_concurrency": nint("Cap on requests in flight; null = no cap.", 1),
+        "request_rate_rps": nnum(
+            "Requested Poisson arrival rate; null = infinite (all sent at once)."
+        ),
+        "burstiness": nnum("Gamma shape of inter-arrival times; 1.0 = Poisson."),
+        "warmup_requests": integer(
+            "Requests sent before the measured window and excluded from it."
+        ),
+        "seed": nint("Seed of every random choice (prompt lengths, token ids, arrival times)."),
+        "api": string("Endpoint family used.", enum=["chat", "completions", "generate"]),
+        "ignore_eos": nbool("Whether generation was forced to output_len (ignore_eos)."),
+        "stream": nbool("Whether responses were streamed."),
+        "timeout_s": nnum("Per-request timeout."),
+        "tokenizer": nstr("Tokenizer used to build and count prompts (path or model id)."),
+        "prompt_description": nstr(
+            "How the prompt was built, in words (for fixed-prompt workloads)."
+        ),
+        "notes": nstr("Anything about the workload a reader must know."),
+    },
+    required=["dataset", "num_prompts"],
+)
+
+DRIVER = obj(
+    "The program that sent the requests and measured them.",
+    {
+        "name": string("`bench.loadgen`, `bench.latency` or `sglang.bench_serving`."),
+        "version": nstr(
+            "Version of the driver (the kit's version, or the sglang package version)."
+        ),
+        "command": {
+            "type": ["array", "null"],
+            "items": {"type": "string"},
+            "description": "The exact argv that was run, when the driver is an external program.",
+        },
+        "as_written": nbool(
+            "True when the command reproduces a publication's command exactly as written, "
+            "even where that differs from what the publication meant."
+        ),
+    },
+    required=["name"],
+)
+
+RECORDS = obj(
+    "The raw per-request records of a run (JSON Lines), so anyone can recompute the metrics.",
+    {
+        "path": nstr("Path of the records file, relative to the result document when possible."),
+        "sha256": nstr("sha256 of the records file as written.", pattern="^[0-9a-f]{64}$"),
+        "count": nint("Number of records in the file (warm-up included, marked as such)."),
+        "format": nstr("Records format: `bench-records-v1` or `sglang-bench-serving-jsonl`."),
+    },
+)
+
+TOKEN_COUNTS = obj(
+    "Where token counts came from, and how much client and server disagree.",
+    {
+        "input_source": string(
+            "Source of N_in.", enum=["server_usage", "tokenizer", "requested", "mixed", "unknown"]
+        ),
+        "output_source": string(
+            "Source of N_out.", enum=["server_usage", "tokenizer", "requested", "mixed", "unknown"]
+        ),
+        "requests_with_mismatch": nint(
+            "Requests where the server's usage and the client's tokenizer count differ."
+        ),
+        "output_tokens_mismatch": nint("Sum over requests of |server N_out - client N_out|."),
+        "input_tokens_mismatch": nint("Sum over requests of |server N_in - client N_in|."),
+    },
+    required=["input_source", "output_source"],
+)
+
+RUN_METRICS = obj(
+    "What the run measured. Throughputs are over the measured window: first send to last finish, "
+    "warm-up excluded.",
+    {
+        "duration_s": num("Measured window: first send to last finish."),
+        "requests_sent": integer("Requests sent in the measured window."),
+        "requests_completed": integer("Requests that finished without error."),
+        "requests_failed": integer("Requests that ended in an error."),
+        "failures": {
+            "type": "object",
+            "description": "Failed requests grouped by kind (http_4xx, http_5xx, timeout, "
+            "stream_cut, connection, malformed, ...).",
+            "additionalProperties": {"type": "integer", "minimum": 0},
+        },
+        "total_input_tokens": integer("Sum of N_in over completed requests."),
+        "total_output_tokens": integer("Sum of N_out over completed requests."),
+        "request_throughput_rps": num("Completed requests / duration_s."),
+        "input_throughput_tok_s": num("total_input_tokens / duration_s."),
+        "output_throughput_tok_s": num("total_output_tokens / duration_s."),
+        "total_throughput_tok_s": num("(total_input_tokens + total_output_tokens) / duration_s."),
+        "achieved_concurrency": nnum("Sum of E2E latency / duration_s (Little's law)."),
+        "requested_rate_rps": nnum("The rate the schedule asked for; null = infinite."),
+        "achieved_rate_rps": nnum("Requests actually sent per second of the sending window."),
+        "schedule_lag_ms": {
+            "description": "How late each request was sent against its scheduled time.",
+            "anyOf": [{"$ref": "#/$defs/stats"}, {"type": "null"}],
+        },
+        "ttft_ms": {"$ref": "#/$defs/stats", "description": "Time to first token."},
+        "tpot_ms": {
+            "$ref": "#/$defs/stats",
+            "description": "Time per output token, (E2E - TTFT) / (N_out - 1) per request.",
+        },
+        "itl_ms": {"$ref": "#/$defs/stats", "description": "Inter-token latency."},
+        "e2e_ms": {"$ref": "#/$defs/stats", "description": "End-to-end request latency."},
+        "tpot_excluded_requests": nint("Completed requests left out of TPOT because N_out <= 1."),
+        "interactivity_tok_s": nnum("1000 / median TPOT in ms: tokens/s one user sees."),
+        "output_throughput_per_npu_tok_s": nnum("output_throughput_tok_s / accelerator count."),
+        "goodput_rps": nnum("Completed requests meeting every SLO in `slo`, per second."),
+        "slo": {
+            "type": ["object", "null"],
+            "description": "The SLOs goodput was judged against.",
+            "properties": {
+                "ttft_ms": nnum("Maximum TTFT."),
+                "tpot_ms": nnum("Maximum TPOT."),
+                "e2e_ms": nnum("Maximum E2E latency."),
+            },
+            "additionalProperties": False,
+        },
+        "token_counts": {"$ref": "#/$defs/token_counts"},
+        "percentile_method": nstr("How percentiles were computed."),
+    },
+    required=["duration_s", "requests_sent", "requests_completed", "requests_failed"],
+)
+
+RUN = obj(
+    "One measured run: a workload, the driver that ran it, its raw records and its metrics.",
+    {
+        "name": string("Short identifier, unique within the document (e.g. `throughput-512-256`)."),
+        "started_utc": nstr("Wall-clock start, for humans.", format="date-time"),
+        "workload": {"$ref": "#/$defs/workload"},
+        "driver": {"$ref": "#/$defs/driver"},
+        "records": nullable_ref("records", "The raw records behind the metrics."),
+        "metrics": {"$ref": "#/$defs/run_metrics"},
+        "notes": nstr("Anything about the run a reader must know."),
+    },
+    required=["name", "workload", "driver", "metrics"],
+)
+
+NPU = obj(
+    "One accelerator as `npu-smi info` shows it.",
+    {
+        "index": integer("NPU index."),
+        "name": nstr("Chip name as npu-smi prints it (e.g. `910B3`)."),
+        "hbm_used_mib": nint("HBM in use."),
+        "hbm_total_mib": nint("HBM capacity."),
+    },
+    required=["index"],
+)
+
+RANK_MEMORY = obj(
+    "Memory of one tensor-parallel rank, from the server log.",
+    {
+        "rank": integer("Tensor-parallel rank."),
+        "weights_gib": nnum("Weights loaded on this rank (`mem usage` of `Load weight end.`)."),
+        "avail_after_weights_gib": nnum("`avail mem` after loading weights."),
+        "kv_cache_gib": nnum("K + V cache allocated on this rank."),
+        "kv_tokens": nint("Token capacity of the KV pool."),
+    },
+    required=["rank"],
+)
+
+RECONCILIATION = obj(
+    "One comparison of a measured memory figure with what the model or settings imply.",
+    {
+        "what": string("What is compared."),
+        "measured_gib": nnum("Measured value.", None),
+        "expected_gib": nnum("Expected value.", None),
+        "diff_gib": nnum("measured - expected.", None),
+        "diff_pct": nnum("100 x diff / expected.", None),
+    },
+    required=["what"],
+)
+
+MEMORY = obj(
+    "Device memory of the server. Figures are per NPU (per tensor-parallel rank; the largest rank "
+    "when they differ). SGLang logs say `GB` but mean GiB (2^30 bytes).",
+    {
+        "weights_gib": nnum("Model weights resident on one NPU."),
+        "kv_cache_gib": nnum("KV cache pool on one NPU (K + V)."),
+        "kv_tokens": nint("Token capacity of the KV pool (max_total_num_tokens)."),
+        "kv_bytes_per_token": nint(
+            "Measured KV bytes per token (kv_cache bytes / kv_tokens) per NPU."
+        ),
+        "expected_weights_gib": nnum("parameters x dtype bytes (or safetensors total_size) / TP."),
+        "expected_kv_bytes_per_token": nint(
+            "2 x layers x kv_heads x head_dim x dtype bytes, divided by TP "
+            "for the KV heads it holds."
+        ),
+        "hbm_capacity_gib": nnum("HBM capacity of one NPU."),
+        "mem_fraction_static": nnum("The server's mem_fraction_static, when known."),
+        "per_rank": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/rank_memory"},
+            "description": "One entry per tensor-parallel rank found in the log.",
+        },
+        "npus": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/npu"},
+            "description": "NPUs as `npu-smi info` showed them while the server ran.",
+        },
+        "sources": {
+            "type": "object",
+            "description": "For each figure, which input gave it (`server_log`, `npu_smi`, "
+            "`server_info`, `model_config`, `reported`).",
+            "additionalProperties": {"type": "string"},
+        },
+        "reconciliation": {"type": "array", "items": {"$ref": "#/$defs/reconciliation"}},
+    },
+)
+
+ACCURACY = obj(
+    "The client's own measurement error against the simulator's ground truth (`bench selftest`), "
+    "run on the same client host.",
+    {
+        "concurrencies": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 1},
+            "description": "Concurrency levels tested.",
+        },
+        "ttft_abs_error_ms": {"$ref": "#/$defs/stats", "description": "|measured - true| TTFT."},
+        "tpot_abs_error_ms": {"$ref": "#/$defs/stats", "description": "|measured - true| TPOT."},
+        "output_tokens_exact": {
+            "type": "boolean",
+            "description": "Every N_out equalled the ground truth.",
+        },
+        "requests_compared": integer("Requests compared with ground truth."),
+        "simulator_speed": nnum("The simulator's --speed during the self-test."),
+    },
+)
+
+CITATION = obj(
+    "Where a `reported` document's numbers come from.",
+    {
+        "title": string("Title as published."),
+        "url": nstr("Where it was published."),
+        "publisher": nstr("Site or venue."),
+        "platform": nstr("Platform as the publication names it."),
+        "date": nstr("Publication date as given (may be partial or absent)."),
+        "language": nstr("Language of the publication (BCP 47)."),
+        "figures": {
+            "type": "array",
+            "description": "Every figure transcribed, with the words the publication used.",
+            "items": obj(
+                "One transcribed figure.",
+                {
+                    "pointer": string("JSON pointer of the value in this document."),
+                    "as_stated": string("The publication's words, verbatim."),
+                    "section": nstr("Section of the publication."),
+                },
+                required=["pointer", "as_stated"],
+            ),
+        },
+        "discrepancies": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "What the publication's text gets wrong or leaves out, "
+            "in one line each.",
+        },
+    },
+    required=["title"],
+)
+
+SYSTEM = obj(
+    "The hardware and OS the server ran on.",
+    {
+        "product": nstr("Server product (e.g. `Atlas 800T A2`)."),
+        "accelerator": obj(
+            "The accelerators.",
+            {
+                "name": nstr("Chip name as `npu-smi` names it (e.g. `910B3`), or GPU name."),
+                "count": nint("Accelerators used by the server."),
+                "hbm_capacity_gib": nnum("HBM of one accelerator."),
+                "driver_version": nstr("NPU driver version."),
+                "firmware_version": nstr("NPU firmware version."),
+            },
+        ),
+        "host": obj(
+            "The host machine (of the server for measured runs).",
+            {
+                "cpu_model": nstr("CPU model name."),
+                "cpu_count": nint("Logical CPUs."),
+                "memory_gib": nnum("Host memory."),
+                "os": nstr("OS name and version."),
+                "kernel": nstr("Kernel release."),
+                "architecture": nstr("Machine architecture (`aarch64`, `x86_64`)."),
+            },
+        ),
+        "missing": {
+            "type": "object",
+            "description": "Fields left null, each with the reason.",
+            "additionalProperties": {"type": "string"},
+        },
+    },
+)
+
+SOFTWARE = obj(
+    "The software stack.",
+    {
+        "engine": obj(
+            "The serving engine.",
+            {
+                "name": string("Engine (`sglang`, `vllm`, `vllm-ascend`, `mindie`, `bench-sim`)."),
+                "version": nstr("Engine version."),
+            },
+            required=["name"],
+        ),
+        "cann_version": nstr("CANN toolkit version."),
+        "torch_version": nstr("PyTorch version."),
+        "torch_npu_version": nstr("torch_npu version."),
+        "python_version": nstr("Python version of the server."),
+        "image": obj(
+            "The container image the server ran in.",
+            {
+                "name": nstr("Image reference."),
+                "digest": nstr("Content digest (`sha256:...`).", pattern="^sha256:[0-9a-f]{64}$"),
+            },
+        ),
+        "env": {
+            "type": "object",
+            "description": "Allow-listed environment variables (ASCEND_*, HCCL_*, SGLANG_*, ...), "
+            "secrets redacted.",
+            "additionalProperties": {"type": "string"},
+        },
+        "missing": {
+            "type": "object",
+            "description": "Fields left null, each with the reason.",
+            "additionalProperties": {"type": "string"},
+        },
+    },
+    required=["engine"],
+)
+
+MODEL = obj(
+    "The model served.",
+    {
+        "id": string("Model id on its hub (e.g. `Qwen/Qwen2-7B-Instruct`)."),
+        "source": string(
+            "Where the weights came from.", enum=["modelscope", "huggingface", "local", "unknown"]
+        ),
+        "revision": nstr(
+            "Commit or tag the weights were taken at; never `latest` or `master`.", not_={}
+        ),
+        "dtype": nstr("Weight dtype (`bfloat16`, `float16`, `int8`, ...)."),
+        "parameter_count": nint("Parameters."),
+        "weight_bytes": nint("Bytes of weights on disk (safetensors total_size)."),
+        "num_layers": nint("Transformer layers."),
+        "num_kv_heads": nint("Key/value heads."),
+        "head_dim": nint("Dimension of one attention head."),
+        "hidden_size": nint("Hidden size."),
+        "max_position_embeddings": nint("Context length the model was trained for."),
+    },
+    required=["id"],
+)
+# `not_` is a placeholder so the helper signature stays simple; replaced below.
+MODEL["properties"]["revision"].pop("not_")
+MODEL["properties"]["revision"]["not"] = {"enum": ["latest", "master", "main", "HEAD"]}
+
+SERVER = obj(
+    "How the server was launched and what it said about itself.",
+    {
+        "launch_command": {
+            "type": ["array", "null"],
+            "items": {"type": "string"},
+            "description": "The server's argv.",
+        },
+        "args": obj(
+            "Launch arguments that matter for performance; others may be added.",
+            {
+                "tp_size": nint("Tensor parallel size.", 1),
+                "dp_size": nint("Data parallel size.", 1),
+                "mem_fraction_static": nnum("Fraction of device memory for weights + KV pool."),
+                "attention_backend": nstr("Attention backend (`ascend` on NPU)."),
+                "device": nstr("Device (`npu`, `cuda`, `cpu`)."),
+                "max_running_requests": nint("Cap on requests in a batch."),
+                "max_total_tokens": nint("Cap on KV pool tokens."),
+                "context_length": nint("Maximum context length."),
+                "chunked_prefill_size": nint("Chunked prefill size.", None),
+                "dtype": nstr("Compute dtype."),
+                "quantization": nstr("Quantization method."),
+                "disable_cuda_graph": nbool("Graph capture disabled."),
+            },
+            closed=False,
+        ),
+        "self_report": {
+            "type": ["object", "null"],
+            "description": "The server's /get_server_info (or /server_info) response, as received.",
+        },
+        "max_total_num_tokens": nint("KV pool capacity in tokens the server reported."),
+    },
+)
+
+PROVENANCE = obj(
+    "How the document came to be.",
+    {
+        "kit_version": string("Version of this kit."),
+        "git_commit": nstr("Commit of the kit.", pattern="^[0-9a-f]{7,40}$"),
+        "git_dirty": nbool("Whether the kit's work tree had uncommitted changes."),
+        "commands": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "The exact commands run to produce the document.",
+        },
+        "profile": {
+            "type": ["object", "null"],
+            "description": "The resolved workload profile, as run.",
+        },
+    },
+    required=["kit_version"],
+)
+
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "urn:ascend-bench-kit:schema:result:1.0",
+    "title": "LLM serving benchmark result",
+    "description": "One benchmark run of an LLM server: what ran, where, how, and what it "
+    "measured. Units are in key names (_ms, _s, _tok_s, _rps, _gib, _mib). NaN and "
+    "Infinity are not JSON and "
+    "are rejected.",
+    "type": "object",
+    "additionalProperties": False,
+    "required": [
+        "schema_version",
+        "kind",
+        "created_utc",
+        "submitter",
+        "provenance",
+        "system",
+        "software",
+        "model",
+        "server",
+        "measurements",
+    ],
+    "properties": {
+        "schema_version": {"const": SCHEMA_VERSION, "description": "Version of this schema."},
+        "kind": string(
+            "`measured` (run on real hardware), `simulated` (run against the kit's simulator) or "
+            "`reported` (copied from a publication; needs `citation`).",
+            enum=["measured", "simulated", "reported"],
+        ),
+        "created_utc": string("When the document was written (UTC, ISO 8601).", format="date-time"),
+        "submitter": obj(
+            "Who ran it.",
+            {
+                "name": string("Name or handle.", minLength=1),
+                "contact": nstr("How to reach them."),
+                "organization": nstr("Organization, if any."),
+            },
+            required=["name"],
+        ),
+        "title": nstr("Short human title."),
+        "notes": nstr("Free text from the submitter."),
+        "citation": {"$ref": "#/$defs/citation"},
+        "provenance": {"$ref": "#/$defs/provenance"},
+        "system": {"$ref": "#/$defs/system"},
+        "software": {"$ref": "#/$defs/software"},
+        "model": {"$ref": "#/$defs/model"},
+        "server": {"$ref": "#/$defs/server"},
+        "measurements": obj(
+            "Everything measured.",
+            {
+                "throughput": {
+                    "type": "array",
+                    "items": {"$ref": "#/$defs/run"},
+                    "description": "Throughput runs (many requests, concurrency > 1).",
+                },
+                "latency": {
+                    "type": "array",
+                    "items": {"$ref": "#/$defs/run"},
+                    "description": "Latency runs (one request at a time).",
+                },
+                "memory": nullable_ref("memory", "Device memory."),
+            },
+        ),
+        "accuracy": nullable_ref(
+            "accuracy", "The client's measurement error, from bench selftest."
+        ),
+    },
+    "allOf": [
+        {
+            "if": {"properties": {"kind": {"const": "reported"}}},
+            "then": {"required": ["citation"]},
+        }
+    ],
+    "$defs": {
+        "stats": STATS,
+        "workload": WORKLOAD,
+        "driver": DRIVER,
+        "records": RECORDS,
+        "token_counts": TOKEN_COUNTS,
+        "run_metrics": RUN_METRICS,
+        "run": RUN,
+        "npu": NPU,
+        "rank_memory": RANK_MEMORY,
+        "reconciliation": RECONCILIATION,
+        "memory": MEMORY,
+        "accuracy": ACCURACY,
+        "citation": CITATION,
+        "system": SYSTEM,
+        "software": SOFTWARE,
+        "model": MODEL,
+        "server": SERVER,
+        "provenance": PROVENANCE,
+    },
+}
+
+OUT = Path(__file__).resolve().parent.parent / "schema" / "result.schema.json"
+
+
+def render() -> str:
+    return json.dumps(SCHEMA, indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    OUT.write_text(render(), encoding="utf-8")
+    print(f"wrote {OUT}")
