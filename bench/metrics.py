@@ -1,0 +1,287 @@
+"""Metrics: pure functions of per-request records. No I/O, no clocks.
+
+Each metric is a plain function with its formula in the docstring and its unit in its
+name. A metric that does not apply to a record returns None; the run summary reports how
+many records were left out. `run_metrics` composes them, in the explicit order of the
+schema's `run_metrics` object. Definitions: README.md, "Metric definitions".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from bench.records import Record
+
+PERCENTILE_METHOD = "linear interpolation between closest ranks (numpy.percentile default)"
+NS_PER_MS = 1_000_000
+NS_PER_S = 1_000_000_000
+
+
+def summarize(values: Iterable[float]) -> dict[str, Any] | None:
+    """Mean, median, p90, p99, population std, min, max and count; None when empty.
+
+    Percentiles interpolate linearly between closest ranks (numpy's default method).
+    """
+    array = np.asarray(list(values), dtype=float)
+    if array.size == 0:
+        return None
+    if not np.all(np.isfinite(array)):
+        raise ValueError("summarize() got a NaN or infinite value")
+    p50, p90, p99 = np.percentile(array, [50, 90, 99])
+    return {
+        "mean": float(array.mean()),
+        "median": float(p50),
+        "p90": float(p90),
+        "p99": float(p99),
+        "std": float(array.std()),
+        "min": float(array.min()),
+        "max": float(array.max()),
+        "count": int(array.size),
+    }
+
+
+# --- per-request metrics -------------------------------------------------------------
+
+
+def ttft_ns(record: Record) -> int | None:
+    """Formula: TTFT = chunk_ns[0] - send_ns (first chunk carrying content).
+
+    None for a failed request or one that streamed no content.
+    """
+    if not record.ok or not record.chunk_ns:
+        return None
+    return record.chunk_ns[0] - record.send_ns
+
+
+def e2e_ns(record: Record) -> int | None:
+    """Formula: E2E = chunk_ns[-1] - send_ns (last chunk carrying content).
+
+    None for a failed request or one that streamed no content.
+    """
+    if not record.ok or not record.chunk_ns:
+        return None
+    return record.chunk_ns[-1] - record.send_ns
+
+
+def output_tokens(record: Record) -> int | None:
+    """N_out: the server's usage.completion_tokens, else the client's tokenizer count."""
+    if record.completion_tokens_server is not None:
+        return record.completion_tokens_server
+    return record.completion_tokens_client
+
+
+def output_tokens_source(record: Record) -> str:
+    if record.completion_tokens_server is not None:
+        return "server_usage"
+    return "tokenizer" if record.completion_tokens_client is not None else "unknown"
+
+
+def input_tokens(record: Record) -> int | None:
+    """N_in: the server's usage.prompt_tokens, else the client's tokenizer count."""
+    if record.prompt_tokens_server is not None:
+        return record.prompt_tokens_server
+    return record.prompt_tokens_client
+
+
+def input_tokens_source(record: Record) -> str:
+    if record.prompt_tokens_server is not None:
+        return "server_usage"
+    return "tokenizer" if record.prompt_tokens_client is not None else "unknown"
+
+
+def tpot_ms(record: Record) -> float | None:
+    """Formula: TPOT = (E2E - TTFT) / (N_out - 1), in ms.
+
+    None when the request failed, streamed nothing, or N_out <= 1.
+    """
+    first, last, n_out = ttft_ns(record), e2e_ns(record), output_tokens(record)
+    if first is None or last is None or n_out is None or n_out <= 1:
+        return None
+    return (last - first) / (n_out - 1) / NS_PER_MS
+
+
+def itl_ms(record: Record) -> list[float]:
+    """Formula: for each content chunk i >= 1 carrying k_i tokens, k_i values of
+    (chunk_ns[i] - chunk_ns[i-1]) / k_i, in ms.
+
+    A gap before a chunk that carried no whole token is carried into the next gap, so
+    the values always sum to (last chunk - first chunk). Empty for a failed request.
+    """
+    if not record.ok or len(record.chunk_ns) < 2:
+        return []
+    values: list[float] = []
+    carried = 0
+    for i in range(1, len(record.chunk_ns)):
+        gap = record.chunk_ns[i] - record.chunk_ns[i - 1] + carried
+        tokens = record.chunk_tokens[i]
+        if tokens <= 0:
+            carried = gap
+            continue
+        carried = 0
+        values.extend([gap / tokens / NS_PER_MS] * tokens)
+    return values
+
+
+def schedule_lag_ms(record: Record) -> float | None:
+    """Formula: lag = send_ns - scheduled_ns, in ms (includes waiting for a free
+    concurrency slot). None when the request had no scheduled time."""
+    if record.scheduled_ns is None:
+        return None
+    return (record.send_ns - record.scheduled_ns) / NS_PER_MS
+
+
+def meets_slo(record: Record, slo: dict[str, float | None]) -> bool:
+    """A completed request meets the SLO when its TTFT, TPOT and E2E are each at most the
+    given bound (a bound that is None is not checked; TPOT is not checked when N_out <= 1)."""
+    if not record.ok:
+        return False
+    first, last, per_token = ttft_ns(record), e2e_ns(record), tpot_ms(record)
+    checks = (
+        (slo.get("ttft_ms"), None if first is None else first / NS_PER_MS, True),
+        (slo.get("e2e_ms"), None if last is None else last / NS_PER_MS, True),
+        (slo.get("tpot_ms"), per_token, False),
+    )
+    for bound, value, required in checks:
+        if bound is None:
+            continue
+        if value is None:
+            if required:
+                return False
+            continue
+        if value > bound:
+            return False
+    return True
+
+
+# --- run-level metrics ---------------------------------------------------------------
+
+
+def window_ns(records: Sequence[Record]) -> int:
+    """Formula: duration = max(done_ns) - min(send_ns) over the measured records."""
+    if not records:
+        return 0
+    return max(r.done_ns for r in records) - min(r.send_ns for r in records)
+
+
+def achieved_rate_rps(records: Sequence[Record]) -> float | None:
+    """Formula: (n_sent - 1) / (last send_ns - first send_ns), per second.
+
+    None with fewer than two sends or when every request went out at the same instant."""
+    sends = sorted(r.send_ns for r in records)
+    if len(sends) < 2 or sends[-1] == sends[0]:
+        return None
+    return (len(sends) - 1) / ((sends[-1] - sends[0]) / NS_PER_S)
+
+
+def combined_source(sources: Iterable[str]) -> str:
+    """One source for a run: the common one, `mixed` when they differ, `unknown` if none."""
+    distinct = sorted(set(sources))
+    if not distinct:
+        return "unknown"
+    return distinct[0] if len(distinct) == 1 else "mixed"
+
+
+def token_counts(completed: Sequence[Record]) -> dict[str, Any]:
+    """Sources of N_in and N_out, and how far server usage and client tokenizer disagree
+    (only over requests where both counts exist; None when there are none)."""
+    mismatched = 0
+    compared = 0
+    out_diff = 0
+    in_diff = 0
+    for r in completed:
+        has_out = r.completion_tokens_server is not None and r.completion_tokens_client is not None
+        has_in = r.prompt_tokens_server is not None and r.prompt_tokens_client is not None
+        if not (has_out or has_in):
+            continue
+        compared += 1
+        d_out = abs(r.completion_tokens_server - r.completion_tokens_client) if has_out else 0
+        d_in = abs(r.prompt_tokens_server - r.prompt_tokens_client) if has_in else 0
+        out_diff += d_out
+        in_diff += d_in
+        mismatched += int(d_out > 0 or d_in > 0)
+    return {
+        "input_source": combined_source(input_tokens_source(r) for r in completed),
+        "output_source": combined_source(output_tokens_source(r) for r in completed),
+        "requests_with_mismatch": mismatched if compared else None,
+        "output_tokens_mismatch": out_diff if compared else None,
+        "input_tokens_mismatch": in_diff if compared else None,
+    }
+
+
+def _stats_ms(values_ns: Iterable[int | None]) -> dict[str, Any] | None:
+    return summarize(v / NS_PER_MS for v in values_ns if v is not None)
+
+
+def run_metrics(
+    records: Iterable[Record],
+    *,
+    requested_rate_rps: float | None = None,
+    slo: dict[str, float | None] | None = None,
+    accelerators: int | None = None,
+) -> dict[str, Any]:
+    """The schema's `run_metrics` for the measured (non-warm-up) records of one run.
+
+    Keys whose value cannot be computed (no completed request, no window) are left out
+    rather than set to a made-up number.
+    """
+    measured = [r for r in records if not r.warmup]
+    completed = [r for r in measured if r.ok]
+    duration_s = window_ns(measured) / NS_PER_S
+    n_in = [input_tokens(r) for r in completed]
+    n_out = [output_tokens(r) for r in completed]
+    total_in = sum(n for n in n_in if n is not None)
+    total_out = sum(n for n in n_out if n is not None)
+    e2e_values = [e2e_ns(r) for r in completed]
+    tpots = [tpot_ms(r) for r in completed]
+
+    out: dict[str, Any] = {
+        "duration_s": duration_s,
+        "requests_sent": len(measured),
+        "requests_completed": len(completed),
+        "requests_failed": len(measured) - len(completed),
+        "failures": dict(sorted(Counter(r.error_kind for r in measured if not r.ok).items())),
+        "total_input_tokens": total_in,
+        "total_output_tokens": total_out,
+    }
+    if duration_s > 0:
+        out["request_throughput_rps"] = len(completed) / duration_s
+        out["input_throughput_tok_s"] = total_in / duration_s
+        out["output_throughput_tok_s"] = total_out / duration_s
+        out["total_throughput_tok_s"] = (total_in + total_out) / duration_s
+        out["achieved_concurrency"] = (
+            sum(v for v in e2e_values if v is not None) / NS_PER_S / duration_s
+        )
+    out["requested_rate_rps"] = requested_rate_rps
+    out["achieved_rate_rps"] = achieved_rate_rps(measured)
+    out["schedule_lag_ms"] = summarize(
+        lag for lag in (schedule_lag_ms(r) for r in measured) if lag is not None
+    )
+    for key, stats in (
+        ("ttft_ms", _stats_ms(ttft_ns(r) for r in completed)),
+        ("tpot_ms", summarize(t for t in tpots if t is not None)),
+        ("itl_ms", summarize(v for r in completed for v in itl_ms(r))),
+        ("e2e_ms", _stats_ms(e2e_values)),
+    ):
+        if stats is not None:
+            out[key] = stats
+    out["tpot_excluded_requests"] = sum(1 for t in tpots if t is None)
+    median_tpot = out.get("tpot_ms", {}).get("median")
+    out["interactivity_tok_s"] = 1000.0 / median_tpot if median_tpot else None
+    if accelerators and "output_throughput_tok_s" in out:
+        out["output_throughput_per_npu_tok_s"] = out["output_throughput_tok_s"] / accelerators
+    else:
+        out["output_throughput_per_npu_tok_s"] = None
+    if slo and any(v is not None for v in slo.values()) and duration_s > 0:
+        good = sum(1 for r in completed if meets_slo(r, slo))
+        out["goodput_rps"] = good / duration_s
+        out["slo"] = {k: slo.get(k) for k in ("ttft_ms", "tpot_ms", "e2e_ms")}
+    else:
+        out["goodput_rps"] = None
+        out["slo"] = None
+    out["token_counts"] = token_counts(completed)
+    out["percentile_method"] = PERCENTILE_METHOD
+    return out
