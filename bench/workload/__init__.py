@@ -1,0 +1,1 @@
+"""Workloads: profiles (TOML), datasets (prompts of exact token length), schedules (send times)."""
