@@ -241,6 +241,7 @@ NPU = obj(
         "name": nstr("Chip name as npu-smi prints it (e.g. `910B3`)."),
         "hbm_used_mib": nint("HBM in use."),
         "hbm_total_mib": nint("HBM capacity."),
+        "chip": nint("Chip id within the NPU (Atlas A3 boards carry two chips per NPU id)."),
     },
     required=["index"],
 )
@@ -303,6 +304,12 @@ MEMORY = obj(
             "additionalProperties": {"type": "string"},
         },
         "reconciliation": {"type": "array", "items": {"$ref": "#/$defs/reconciliation"}},
+        "notes": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "What a reader must know about these figures (missing inputs, "
+            "approximations, more than one KV pool), one line each.",
+        },
     },
 )
 
