@@ -1,0 +1,7 @@
+"""The only code that talks to a server: stream parsing, the load generator, the latency probe.
+
+`sse` parses every OpenAI-compatible stream shape (pure); `api` builds request bodies;
+`stream` sends one request with aiohttp and turns it into a `bench.records.Record`;
+`loadgen` runs a workload (`bench throughput`); `latency` is the OpenAI-SDK probe
+(`bench latency`); `runinfo` assembles the schema's `run` object.
+"""

@@ -1,0 +1,90 @@
+"""Helpers shared by the load generator and the latency probe: the server's model name,
+the tokenizer to use, the event loop, and the schema's `run` object."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bench import __version__
+from bench.errors import BenchError, UsageError
+from bench.records import RECORDS_FORMAT
+
+T = TypeVar("T")
+MODELS_TIMEOUT_S = 10.0
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def discover_model(base_url: str, timeout_s: float = MODELS_TIMEOUT_S) -> str:
+    """The first model id the server lists at /v1/models (what SGLang serves)."""
+    url = base_url.rstrip("/") + "/v1/models"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            body = json.loads(response.read(1 << 20))
+        return str(body["data"][0]["id"])
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise BenchError(f"cannot reach the server at {base_url}: {reason}") from None
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise BenchError(f"{url} did not list a model; pass --model NAME") from None
+
+
+def resolve_tokenizer(tokenizer: str | None, model: str | None) -> Path:
+    """--tokenizer, else the model name when it is a local directory with tokenizer.json."""
+    if tokenizer:
+        return Path(tokenizer)
+    if model and (Path(model) / "tokenizer.json").is_file():
+        return Path(model)
+    raise UsageError(
+        "no tokenizer: pass --tokenizer DIR (the model directory holding tokenizer.json)"
+    )
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run on uvloop where it is installed, else on the standard event loop."""
+    factory = None
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(coro)
+
+
+def run_object(
+    *,
+    name: str,
+    started_utc: str,
+    workload: dict[str, Any],
+    driver: str,
+    records_path: Path,
+    records_sha256: str,
+    records_count: int,
+    metrics: dict[str, Any],
+    notes: str | None = None,
+) -> dict[str, Any]:
+    """The schema's `run` object."""
+    return {
+        "name": name,
+        "started_utc": started_utc,
+        "workload": workload,
+        "driver": {"name": driver, "version": __version__, "command": None, "as_written": None},
+        "records": {
+            "path": str(records_path),
+            "sha256": records_sha256,
+            "count": records_count,
+            "format": RECORDS_FORMAT,
+        },
+        "metrics": metrics,
+        "notes": notes,
+    }

@@ -1,0 +1,125 @@
+"""Send one streaming request with aiohttp and turn what happened into a `Record`.
+
+Every outcome becomes a record, never an exception: HTTP 4xx/5xx (`http_4xx`, `http_5xx`),
+no connection (`connection`), a stream cut mid-way (`stream_cut`), a chunk that is not
+JSON (`malformed`), an error object in the stream (`server_error`), no end within the
+per-request timeout (`timeout`). Only cancellation (Ctrl-C) propagates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from bench.client.counting import TokenCounter, chunk_token_counts
+from bench.client.sse import StreamState
+from bench.records import Record
+
+ERROR_BODY_BYTES = 2048
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """Everything needed to send one request and label its record."""
+
+    index: int
+    rid: str
+    url: str
+    body: dict[str, Any]
+    warmup: bool = False
+    prompt_tokens_client: int | None = None
+    requested_output_tokens: int | None = None
+
+
+async def _read_stream(
+    response: aiohttp.ClientResponse, state: StreamState, clock: Any = time.perf_counter_ns
+) -> None:
+    if response.status >= 400:
+        body = await response.content.read(ERROR_BODY_BYTES)
+        text = " ".join(body.decode("utf-8", errors="replace").split())[:200]
+        kind = "http_4xx" if response.status < 500 else "http_5xx"
+        state.fail(kind, f"HTTP {response.status}: {text}")
+        return
+    if response.content_type == "application/json":
+        state.feed_json_body(clock(), await response.read())
+        return
+    async for line in response.content:
+        state.feed_line(clock(), line)
+        if state.failed:
+            return
+    state.feed_eof(clock())
+
+
+async def send_request(
+    session: aiohttp.ClientSession,
+    spec: RequestSpec,
+    *,
+    timeout_s: float,
+    tokenizer: TokenCounter | None,
+    scheduled_ns: int | None = None,
+) -> Record:
+    """Send `spec`, read the whole stream, and return its record (`send_ns` is taken just
+    before the request is handed to aiohttp)."""
+    state = StreamState()
+    status: int | None = None
+    headers = {"X-Request-Id": spec.rid}
+    send_ns = time.perf_counter_ns()
+    try:
+        async with asyncio.timeout(timeout_s):
+            async with session.post(spec.url, json=spec.body, headers=headers) as response:
+                status = response.status
+                await _read_stream(response, state)
+    except TimeoutError:
+        state.fail("timeout", f"no complete response within {timeout_s:g} s")
+    except aiohttp.ClientConnectorError as exc:
+        state.fail("connection", f"cannot connect: {exc.os_error or exc}")
+    except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
+        kind = "stream_cut" if status is not None else "connection"
+        state.fail(kind, f"the server closed the connection: {type(exc).__name__}")
+    except (aiohttp.ClientError, OSError) as exc:
+        kind = "stream_cut" if state.chunk_ns else "connection"
+        state.fail(kind, f"{type(exc).__name__}: {exc}")
+    done_ns = time.perf_counter_ns()
+    return to_record(
+        spec, state, send_ns=send_ns, done_ns=done_ns, status=status,
+        scheduled_ns=scheduled_ns, tokenizer=tokenizer,
+    )  # fmt: skip
+
+
+def to_record(
+    spec: RequestSpec,
+    state: StreamState,
+    *,
+    send_ns: int,
+    done_ns: int,
+    status: int | None,
+    scheduled_ns: int | None,
+    tokenizer: TokenCounter | None,
+) -> Record:
+    """Pure: the facts of one finished request."""
+    counts = chunk_token_counts(state.chunk_text, state.chunk_usage_tokens, tokenizer)
+    return Record(
+        index=spec.index,
+        rid=spec.rid,
+        warmup=spec.warmup,
+        send_ns=send_ns,
+        done_ns=done_ns,
+        scheduled_ns=scheduled_ns,
+        chunk_ns=tuple(state.chunk_ns),
+        chunk_tokens=counts.tokens,
+        chunk_tokens_source=counts.source,
+        response_id=state.response_id,
+        http_status=status,
+        finish_reason=state.finish_reason,
+        prompt_tokens_server=state.prompt_tokens,
+        completion_tokens_server=state.completion_tokens,
+        prompt_tokens_client=spec.prompt_tokens_client,
+        completion_tokens_client=counts.client_total,
+        requested_output_tokens=spec.requested_output_tokens,
+        error_kind=state.error_kind,
+        error=state.error,
+    )
