@@ -1,15 +1,133 @@
-"""Not yet available: see the open issues."""
+"""Start the simulated SGLang server: a calibrated stand-in for SGLang on an Atlas 800T A2.
+
+It speaks SGLang 0.5.3's HTTP API (OpenAI chat/completions, native /generate, /health,
+/get_server_info, ...), models continuous batching with a KV pool on one 910B, and can
+record the ground truth of every request and inject faults. Every number it produces is
+simulated. It listens until Ctrl-C or SIGTERM (exit 0), or the crash fault (exit 3).
+
+Example:
+  python -m bench sim --port 0 --ready-file .work/sim.json --log-file .work/sim.log \\
+      --ground-truth .work/truth.jsonl --speed 10
+"""
 
 from __future__ import annotations
 
 import argparse
-
-from bench.errors import BenchError
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    from bench.sim import DEFAULT_PROFILE
+
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (local only)")
+    parser.add_argument("--port", type=int, default=30000, help="port; 0 picks a free one")
+    parser.add_argument("--ready-file", type=Path, help="written (JSON) once the port listens")
+    parser.add_argument(
+        "--profile", default=DEFAULT_PROFILE, help="profile name or path to a TOML file"
+    )
+    parser.add_argument("--speed", type=float, default=1.0, help="divide every duration by F")
+    parser.add_argument("--seed", type=int, help="seed of tokens, ids and faults (fixed default)")
+    parser.add_argument("--tokenizer", type=Path, help="tokenizer dir or tokenizer.json")
+    parser.add_argument("--ground-truth", type=Path, help="append one JSON line per request")
+    parser.add_argument("--log-file", type=Path, help="append SGLang-format startup lines")
+    parser.add_argument(
+        "--tokens-per-chunk", type=int, default=1, help="tokens per streamed chunk (default 1)"
+    )
+    parser.add_argument(
+        "--eos-rate",
+        type=float,
+        default=0.0,
+        help="per-token chance of stopping early when a request does not set ignore_eos",
+    )
+    faults = parser.add_argument_group("faults (seeded; marked in the ground truth)")
+    faults.add_argument(
+        "--fault-error-rate",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="fraction of requests answered with HTTP 500",
+    )
+    faults.add_argument(
+        "--fault-drop-after", type=int, metavar="K", help="cut streams after K tokens (no [DONE])"
+    )
+    faults.add_argument(
+        "--fault-drop-rate",
+        type=float,
+        default=1.0,
+        metavar="P",
+        help="fraction of streams --fault-drop-after applies to (default 1)",
+    )
+    faults.add_argument(
+        "--fault-stall",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="simulated seconds of silence before the first token",
+    )
+    faults.add_argument(
+        "--fault-stall-rate",
+        type=float,
+        default=1.0,
+        metavar="P",
+        help="fraction of requests that stall (default 1)",
+    )
+    faults.add_argument(
+        "--fault-malformed-rate",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="fraction of streams with one malformed SSE line",
+    )
+    faults.add_argument(
+        "--fault-health-delay",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="/health answers after S seconds",
+    )
+    faults.add_argument(
+        "--fault-health-fail", action="store_true", help="/health and /health_generate answer 503"
+    )
+    faults.add_argument(
+        "--fault-crash-after",
+        type=int,
+        metavar="N",
+        help="after N requests, reset every connection and exit 3",
+    )
+
+
+def config_from_args(args: argparse.Namespace):
+    from bench.sim.config import DEFAULT_SEED, SimConfig
+    from bench.sim.faults import FaultConfig
+
+    faults = FaultConfig(
+        error_rate=args.fault_error_rate,
+        drop_after=args.fault_drop_after,
+        drop_rate=args.fault_drop_rate,
+        stall_s=args.fault_stall,
+        stall_rate=args.fault_stall_rate,
+        malformed_rate=args.fault_malformed_rate,
+        health_delay_s=args.fault_health_delay,
+        health_fail=args.fault_health_fail,
+        crash_after=args.fault_crash_after,
+    )
+    return SimConfig(
+        host=args.host,
+        port=args.port,
+        profile=args.profile,
+        speed=args.speed,
+        seed=DEFAULT_SEED if args.seed is None else args.seed,
+        tokenizer=args.tokenizer,
+        tokens_per_chunk=args.tokens_per_chunk,
+        eos_rate=args.eos_rate,
+        ground_truth=args.ground_truth,
+        log_file=args.log_file,
+        ready_file=args.ready_file,
+        faults=faults,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise BenchError("`bench sim` is not yet available in this version of the kit")
+    from bench.sim.server import serve
+
+    return serve(config_from_args(args))

@@ -1,0 +1,152 @@
+"""Simulator profiles: TOML data files, read strictly into a frozen record.
+
+A profile names one serving setup (engine, model, device, launch flags) and the timing
+parameters of the performance model, each documented and sourced in the file itself.
+Unknown or missing keys are errors that name the key, so a misspelt parameter can never
+silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from bench.errors import InputError
+from bench.sim import DEFAULT_PROFILE, profiles_dir
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    served_model_name: str
+    architecture: str
+    dtype: str
+    param_count: int
+    num_layers: int
+    num_kv_heads: int
+    head_dim: int
+    kv_dtype_bytes: int
+    context_length: int
+
+    @property
+    def kv_bytes_per_token(self) -> int:
+        """K and V, every layer: 2 x layers x kv_heads x head_dim x bytes (57,344 for Qwen2-7B)."""
+        return 2 * self.num_layers * self.num_kv_heads * self.head_dim * self.kv_dtype_bytes
+
+    @property
+    def weight_bytes(self) -> int:
+        return self.param_count * 2  # BF16/FP16 weights
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    name: str
+    hbm_gib: float
+    runtime_reserved_gib: float
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    sglang_version: str
+    mem_fraction_static: float
+    tp_size: int
+    attention_backend: str
+    chunked_prefill_size: int
+    max_prefill_tokens: int
+
+
+@dataclass(frozen=True)
+class TimingSpec:
+    prefill_overhead_s: float
+    prefill_s_per_token: float
+    decode_base_s: float
+    decode_s_per_seq: float
+    decode_s_per_context_token: float
+
+
+@dataclass(frozen=True)
+class CalibrationSpec:
+    ttft_s: float
+    ttft_prompt_tokens: int
+    tpot_ms: float
+    tpot_output_tokens: int
+
+
+@dataclass(frozen=True)
+class SimProfile:
+    name: str
+    description: str
+    model: ModelSpec
+    device: DeviceSpec
+    server: ServerSpec
+    timing: TimingSpec
+    calibration: CalibrationSpec
+    source: str  # the file it was read from
+
+
+_SECTIONS = {
+    "model": ModelSpec,
+    "device": DeviceSpec,
+    "server": ServerSpec,
+    "timing": TimingSpec,
+    "calibration": CalibrationSpec,
+}
+
+
+def _section(raw: dict, name: str, cls: type, file: Path):
+    table = raw.get(name)
+    if not isinstance(table, dict):
+        raise InputError(f"profile {file}: missing table [{name}]")
+    expected = {f.name: f.type for f in fields(cls)}
+    for key in table:
+        if key not in expected:
+            raise InputError(f"profile {file}: unknown key {name}.{key}")
+    values = {}
+    for key, type_name in expected.items():
+        if key not in table:
+            raise InputError(f"profile {file}: missing key {name}.{key}")
+        value = table[key]
+        want = {"int": int, "float": (int, float), "str": str}[type_name]
+        if isinstance(value, bool) or not isinstance(value, want):
+            raise InputError(f"profile {file}: {name}.{key} must be {type_name}, got {value!r}")
+        if type_name == "float":
+            value = float(value)
+        if type_name in ("int", "float") and value < 0:
+            raise InputError(f"profile {file}: {name}.{key} must not be negative")
+        values[key] = value
+    return cls(**values)
+
+
+def resolve_profile_path(name_or_path: str) -> Path:
+    """A profile name (a file in bench/sim/profiles/) or a path to a TOML file."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or "/" in name_or_path:
+        if not path.is_file():
+            raise InputError(f"profile file not found: {path}")
+        return path
+    candidate = profiles_dir() / f"{name_or_path}.toml"
+    if not candidate.is_file():
+        known = ", ".join(sorted(p.stem for p in profiles_dir().glob("*.toml")))
+        raise InputError(f"unknown simulator profile {name_or_path!r} (known: {known})")
+    return candidate
+
+
+def load_profile(name_or_path: str = DEFAULT_PROFILE) -> SimProfile:
+    file = resolve_profile_path(name_or_path)
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"cannot read profile {file}: {exc}") from None
+    unknown = sorted(set(raw) - set(_SECTIONS) - {"name", "description"})
+    if unknown:
+        raise InputError(f"profile {file}: unknown key {unknown[0]}")
+    for key in ("name", "description"):
+        if not isinstance(raw.get(key), str):
+            raise InputError(f"profile {file}: missing key {key}")
+    parts = {name: _section(raw, name, cls, file) for name, cls in _SECTIONS.items()}
+    profile = SimProfile(
+        name=raw["name"], description=raw["description"], source=str(file), **parts
+    )
+    if not 0 < profile.server.mem_fraction_static <= 1:
+        raise InputError(f"profile {file}: server.mem_fraction_static must be in (0, 1]")
+    return profile

@@ -1,0 +1,275 @@
+"""The simulator's HTTP routes (aiohttp): SGLang's API over the scheduler.
+
+Routes: POST /v1/chat/completions, /v1/completions, /generate (streaming and not);
+GET /v1/models, /health, /health_generate, /get_server_info, /server_info,
+/get_model_info; POST /flush_cache. Everything that decides timing lives in
+`scheduler`/`model`; everything about faults in `faults`; this module only moves bytes
+and records what it wrote, and when, in the ground truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+import uuid
+
+from aiohttp import web
+
+from bench.sim import model, startup, wire
+from bench.sim.api import ApiError, GenSpec, parse
+from bench.sim.config import SimConfig
+from bench.sim.faults import RequestFaults, decide
+from bench.sim.groundtruth import GroundTruthWriter
+from bench.sim.profile import load_profile
+from bench.sim.scheduler import Scheduler, SimRequest
+from bench.sim.tokens import load_token_source
+
+_POOL_SIZE = 1 << 16
+_SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+MALFORMED_LINE = b'data: {"id": \n\n'
+
+
+class SimState:
+    """Everything one running simulator holds; the handlers are its methods."""
+
+    def __init__(self, config: SimConfig):
+        from bench.sim import tokenizer_dir
+
+        self.config = config
+        self.profile = load_profile(config.profile)
+        self.plan = model.memory_plan(self.profile)
+        self.tokens = load_token_source(config.tokenizer or tokenizer_dir())
+        rng = random.Random(config.seed)
+        self.pool_size = max(_POOL_SIZE, self.profile.model.context_length)
+        pool = tuple(rng.choice(self.tokens.gen_ids) for _ in range(self.pool_size))
+        self.token_pool = pool + pool  # a request's ids are a slice, wrapping around
+        self.scheduler = Scheduler(
+            self.profile, speed=config.speed, tokens_per_chunk=config.tokens_per_chunk
+        )
+        self.truth = GroundTruthWriter(config.ground_truth)
+        self.port = config.port
+        self.arrivals = 0
+        self.crashed = asyncio.Event()
+        self.open_transports: set[asyncio.BaseTransport] = set()
+        self._gen_sample = (time.perf_counter_ns(), 0)
+        self.tokens_out = 0
+
+    # -- wiring ---------------------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._endpoint("chat"))
+        app.router.add_post("/v1/completions", self._endpoint("completions"))
+        app.router.add_post("/generate", self._endpoint("generate"))
+        app.router.add_get("/v1/models", self.models)
+        app.router.add_get("/health", self.health)
+        app.router.add_get("/health_generate", self.health)
+        app.router.add_get("/get_server_info", self.server_info)
+        app.router.add_get("/server_info", self.server_info)
+        app.router.add_get("/get_model_info", self.model_info)
+        app.router.add_route("*", "/flush_cache", self.flush_cache)
+        return app
+
+    def _endpoint(self, endpoint: str):
+        async def handler(request: web.Request) -> web.StreamResponse:
+            return await self.generate(request, endpoint)
+
+        return handler
+
+    # -- small routes ---------------------------------------------------------------------
+    async def models(self, request: web.Request) -> web.Response:
+        name = self.profile.model.served_model_name
+        card = {
+            "id": name,
+            "object": "model",
+            "created": int(time.time()),
+            "owned_by": "sglang",
+            "root": name,
+            "parent": None,
+            "max_model_len": self.profile.model.context_length,
+        }
+        return web.json_response({"object": "list", "data": [card]})
+
+    async def health(self, request: web.Request) -> web.Response:
+        faults = self.config.faults
+        if faults.health_delay_s:
+            await asyncio.sleep(faults.health_delay_s)
+        if faults.health_fail:
+            return web.Response(status=503)
+        return web.Response(status=200)
+
+    async def server_info(self, request: web.Request) -> web.Response:
+        now = time.perf_counter_ns()
+        then, tokens_then = self._gen_sample
+        rate = (self.tokens_out - tokens_then) / ((now - then) / 1e9) if now > then else 0.0
+        self._gen_sample = (now, self.tokens_out)
+        info = startup.server_info(
+            self.profile,
+            self.plan,
+            host=self.config.host,
+            port=self.port,
+            seed=self.config.seed,
+            speed=self.config.speed,
+            tokenizer_path=str(self.tokens.path.parent),
+            last_gen_throughput=round(rate, 2),
+        )
+        return web.json_response(info)
+
+    async def model_info(self, request: web.Request) -> web.Response:
+        name = self.profile.model.served_model_name
+        return web.json_response(
+            {
+                "model_path": name,
+                "tokenizer_path": name,
+                "is_generation": True,
+                "weight_version": "default",
+            }
+        )
+
+    async def flush_cache(self, request: web.Request) -> web.Response:
+        return web.Response(text="Cache flushed.\nPlease check backend logs for more details.")
+
+    # -- generation -----------------------------------------------------------------------
+    async def generate(self, request: web.Request, endpoint: str) -> web.StreamResponse:
+        arrival_ns = time.perf_counter_ns()
+        try:
+            body = await request.json(loads=json.loads)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _error(400, "the request body is not valid JSON")
+        try:
+            spec = parse(
+                endpoint,
+                body,
+                self.tokens,
+                self.profile.model.served_model_name,
+                self.plan.max_req_input_len,
+                self.profile.model.context_length,
+            )
+        except ApiError as exc:
+            return _error(exc.status, str(exc), exc.err_type)
+        index = self.arrivals
+        self.arrivals += 1
+        crash_after = self.config.faults.crash_after
+        if crash_after is not None and index >= crash_after:
+            self.crash(request)
+            raise ConnectionResetError("simulated crash")
+        faults = decide(self.config.faults, self.config.seed, index)
+        rid = uuid.UUID(
+            int=random.Random(f"{self.config.seed}/id/{index}").getrandbits(128), version=4
+        ).hex
+        truth = {
+            "id": rid,
+            "rid": request.headers.get("X-Request-Id") or spec.body_rid,
+            "endpoint": request.path,
+            "arrival_ns": arrival_ns,
+            "prompt_tokens": spec.prompt_tokens,
+            "completion_tokens": 0,
+            "token_ns": [],
+            "finish_reason": None,
+            "fault": "+".join(faults.names) or None,
+        }
+        if faults.error_500:
+            truth["finish_reason"] = "error"
+            self.truth.write(truth)
+            return _error(500, "Internal server error (simulated fault)", "InternalServerError")
+        req = self._engine_request(spec, index)
+        encoder = wire.Encoder.for_request(endpoint, rid, spec.model, spec.prompt_tokens)
+        self.open_transports.add(request.transport)
+        try:
+            if faults.stall_s:
+                await asyncio.sleep(faults.stall_s / self.config.speed)
+            self.scheduler.submit(req)
+            if spec.stream:
+                return await self._stream(request, spec, req, encoder, faults, truth)
+            while not req.done:
+                await req.wakeup.wait()
+                req.wakeup.clear()
+            text = self.tokens.text_of(list(req.token_ids[: req.generated]))
+            resp = web.json_response(encoder.full_response(text, req.generated, req.finish_reason))
+            await resp.prepare(request)
+            await resp.write_eof()
+            truth["token_ns"] = [time.perf_counter_ns()] * req.generated
+            truth["completion_tokens"] = req.generated
+            truth["finish_reason"] = req.finish_reason
+            self.tokens_out += req.generated
+            return resp
+        finally:
+            self.open_transports.discard(request.transport)
+            if not req.done:
+                self.scheduler.abort(req)
+                truth["finish_reason"] = "abort"
+            self.truth.write(truth)
+
+    def _engine_request(self, spec: GenSpec, index: int) -> SimRequest:
+        start = (index * 7919) % self.pool_size  # max_new_tokens <= context <= pool_size
+        ids = self.token_pool[start : start + spec.max_new_tokens]
+        eos_at = None
+        if not spec.ignore_eos and self.config.eos_rate > 0:
+            rng = random.Random(f"{self.config.seed}/eos/{index}")
+            n = 1
+            while n < spec.max_new_tokens and rng.random() >= self.config.eos_rate:
+                n += 1
+            eos_at = n
+        return SimRequest(spec.prompt_tokens, spec.max_new_tokens, ids, eos_at=eos_at)
+
+    async def _stream(self, request, spec, req, encoder, faults: RequestFaults, truth: dict):
+        resp = web.StreamResponse(status=200, headers=_SSE_HEADERS)
+        await resp.prepare(request)
+        token_ns: list[int] = truth["token_ns"]
+        cumulative: list[str] = []
+        drop_at = faults.drop_after
+        while True:
+            if drop_at is not None and req.sent >= drop_at:
+                truth["finish_reason"] = "abort"
+                self.scheduler.abort(req)
+                request.transport.abort()
+                return resp
+            if req.sent >= req.generated:
+                if req.done:
+                    break
+                await req.wakeup.wait()
+                req.wakeup.clear()
+                continue
+            upto = req.generated if drop_at is None else min(req.generated, drop_at)
+            new_ids = req.token_ids[req.sent : upto]
+            text = self.tokens.text_of(list(new_ids))
+            cumulative.append(text)
+            finished = req.done and upto == req.generated
+            out = encoder.role_chunk() if (req.sent == 0 and encoder.endpoint == "chat") else b""
+            out += encoder.content_chunk(
+                text,
+                "".join(cumulative) if encoder.endpoint == "generate" else "",
+                upto,
+                req.finish_reason if finished else None,
+            )
+            if req.sent == 0 and faults.malformed:
+                out += MALFORMED_LINE
+            await resp.write(out)
+            now = time.perf_counter_ns()
+            token_ns.extend([now] * len(new_ids))
+            req.sent = upto
+            self.tokens_out += len(new_ids)
+            truth["completion_tokens"] = upto
+        tail = b""
+        if encoder.endpoint == "chat":
+            tail += encoder.finish_chunk(req.finish_reason)
+        if spec.include_usage:
+            tail += encoder.usage_chunk(req.generated)
+        await resp.write(tail + wire.DONE)
+        await resp.write_eof()
+        truth["finish_reason"] = req.finish_reason
+        return resp
+
+    # -- the crash fault ------------------------------------------------------------------
+    def crash(self, request: web.Request | None = None) -> None:
+        """Reset every open connection (and this one) and signal the runner to stop."""
+        for transport in list(self.open_transports):
+            transport.abort()
+        if request is not None and request.transport is not None:
+            request.transport.abort()
+        self.crashed.set()
+
+
+def _error(status: int, message: str, err_type: str = "BadRequestError") -> web.Response:
+    return web.json_response(wire.error_body(message, status, err_type), status=status)

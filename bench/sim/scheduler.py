@@ -1,0 +1,172 @@
+"""Continuous batching in one asyncio loop: the simulated engine behind the HTTP server.
+
+One timer per batch step. Each step is a prefill (new prompt tokens, chunked) or a decode
+(one token for every running request), and lasts what `bench.sim.model` says, divided by
+`speed`. Steps are paced against absolute deadlines on `time.perf_counter_ns()`: a step
+that ends late does not push the next one back, so lateness never piles up.
+
+Requests wait in FCFS order until the KV pool can hold their prompt plus `max_new_tokens`
+and fewer than `max_running_requests` run; prefill takes priority over decode, as in
+SGLang's default scheduler. When a step ends, each request it advanced gets its token
+and, every `tokens_per_chunk` tokens (or at the end), its handler is woken to write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from bench.sim import model
+from bench.sim.profile import SimProfile
+
+
+@dataclass(eq=False)
+class SimRequest:
+    """One request's state inside the engine (mutable: the scheduler advances it)."""
+
+    prompt_tokens: int
+    max_new_tokens: int
+    token_ids: tuple[int, ...]  # what it will generate, fixed at arrival (seeded)
+    eos_at: int | None = None  # stop ("stop") after this many tokens, when EOS is simulated
+    admitted: bool = False  # its KV reserved, counted against max_running_requests
+    prefilled: int = 0
+    generated: int = 0
+    sent: int = 0  # tokens handed to the writer
+    finish_reason: str | None = None  # "length", "stop" or "abort"
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def target(self) -> int:
+        return self.max_new_tokens if self.eos_at is None else min(self.eos_at, self.max_new_tokens)
+
+    @property
+    def reserved_tokens(self) -> int:
+        return self.prompt_tokens + self.max_new_tokens
+
+    @property
+    def done(self) -> bool:
+        return self.finish_reason is not None
+
+
+class Scheduler:
+    def __init__(self, profile: SimProfile, *, speed: float = 1.0, tokens_per_chunk: int = 1):
+        plan = model.memory_plan(profile)
+        self.profile = profile
+        self.speed = speed
+        self.tokens_per_chunk = tokens_per_chunk
+        self.pool_tokens = plan.kv_pool_tokens
+        self.max_running = plan.max_running_requests
+        self.waiting: deque[SimRequest] = deque()
+        self.running: list[SimRequest] = []
+        self.used_tokens = 0  # KV tokens reserved by admitted requests
+        self.steps = 0
+        self.late_ns_max = 0  # the worst lateness of a step end (for diagnostics)
+        self._work = asyncio.Event()
+        self._stopped = False
+
+    # -- requests -------------------------------------------------------------------------
+    def submit(self, req: SimRequest) -> None:
+        self.waiting.append(req)
+        self._work.set()
+
+    def abort(self, req: SimRequest) -> None:
+        """The client went away: free its slot and KV at once."""
+        if req.done:
+            return
+        req.finish_reason = "abort"
+        if req in self.running:
+            self.running.remove(req)
+            self.used_tokens -= req.reserved_tokens
+        elif req in self.waiting:
+            if req.admitted:
+                self.used_tokens -= req.reserved_tokens
+            self.waiting.remove(req)
+        req.wakeup.set()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._work.set()
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self.waiting)
+
+    # -- the loop -------------------------------------------------------------------------
+    async def run(self) -> None:
+        next_start = time.perf_counter_ns()
+        while not self._stopped:
+            if not self.waiting and not self.running:
+                self._work.clear()
+                await self._work.wait()
+                next_start = max(next_start, time.perf_counter_ns())
+                continue
+            prefill = self._plan_prefill()
+            if prefill:
+                duration = model.prefill_s(self.profile, sum(n for _, n in prefill))
+            else:
+                context = sum(r.prompt_tokens + r.generated for r in self.running)
+                duration = model.decode_step_s(self.profile, len(self.running), context)
+            deadline = next_start + round(duration * 1e9 / self.speed)
+            delay = deadline - time.perf_counter_ns()
+            if delay > 0:
+                await asyncio.sleep(delay / 1e9)
+            else:
+                await asyncio.sleep(0)  # let writers run even when behind
+            self.late_ns_max = max(self.late_ns_max, time.perf_counter_ns() - deadline)
+            next_start = deadline
+            self.steps += 1
+            if prefill:
+                self._finish_prefill(prefill)
+            else:
+                self._finish_decode()
+
+    def _plan_prefill(self) -> list[tuple[SimRequest, int]]:
+        """FCFS: (request, new prompt tokens) for this step, within the chunk budget.
+
+        A request is admitted (its prompt + max_new_tokens reserved in the KV pool) when its
+        first chunk is planned; a prompt longer than the budget continues in later steps.
+        """
+        server = self.profile.server
+        budget = min(server.chunked_prefill_size, server.max_prefill_tokens)
+        plan: list[tuple[SimRequest, int]] = []
+        admitted = len(self.running) + sum(1 for r in self.waiting if r.admitted)
+        for req in self.waiting:
+            if budget <= 0:
+                break
+            if not req.admitted:
+                fits = self.used_tokens + req.reserved_tokens <= self.pool_tokens
+                if not fits or admitted >= self.max_running:
+                    break
+                self.used_tokens += req.reserved_tokens
+                req.admitted = True
+                admitted += 1
+            take = min(budget, req.prompt_tokens - req.prefilled)
+            plan.append((req, take))
+            budget -= take
+        return plan
+
+    def _finish_prefill(self, plan: list[tuple[SimRequest, int]]) -> None:
+        for req, take in plan:
+            if req.done:  # aborted during the step
+                continue
+            req.prefilled += take
+            if req.prefilled >= req.prompt_tokens:
+                self.waiting.remove(req)
+                self.running.append(req)
+                self._emit(req)  # the prefill step produces the first token
+
+    def _finish_decode(self) -> None:
+        for req in list(self.running):
+            self._emit(req)
+
+    def _emit(self, req: SimRequest) -> None:
+        req.generated += 1
+        if req.generated >= req.target:
+            req.finish_reason = "length" if req.generated >= req.max_new_tokens else "stop"
+            self.running.remove(req)
+            self.used_tokens -= req.reserved_tokens
+            req.wakeup.set()
+        elif req.generated - req.sent >= self.tokens_per_chunk:
+            req.wakeup.set()

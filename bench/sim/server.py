@@ -1,0 +1,179 @@
+"""Running the simulator: in-process for tests (`SimServer`) or as `bench sim` (`serve`).
+
+Both start the same aiohttp application (`bench.sim.routes`) and the scheduler loop on one
+asyncio event loop, write SGLang's startup lines to the log file (and stderr for the CLI),
+then the ready file once the port listens. Shutdown (context exit, SIGINT/SIGTERM, or the
+crash fault) stops the scheduler, closes every connection and flushes the ground truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from aiohttp import web
+
+from bench.errors import BenchError
+from bench.sim import startup
+from bench.sim.config import SimConfig
+from bench.sim.routes import SimState
+
+CRASH_EXIT_CODE = 3
+
+
+class _Running:
+    """The started pieces of one simulator on the current event loop."""
+
+    def __init__(self, state: SimState, runner: web.AppRunner, task: asyncio.Task):
+        self.state = state
+        self.runner = runner
+        self.task = task
+
+    @classmethod
+    async def start(cls, config: SimConfig, log_to_stderr: bool) -> _Running:
+        state = SimState(config)
+        lines = startup.startup_log_lines(state.profile, state.plan)
+        app = state.app()
+        app["sim"] = state
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, config.host, config.port, backlog=2048, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise BenchError(f"cannot listen on {config.host}:{config.port}: {exc}") from None
+        state.port = runner.addresses[0][1]
+        lines.append(startup.ready_log_line(config.host, state.port))
+        _write_log(config.log_file, lines, log_to_stderr)
+        task = asyncio.get_running_loop().create_task(state.scheduler.run())
+        if config.ready_file is not None:
+            from bench.jsonio import write_json_atomic
+
+            ready = {
+                "base_url": f"http://{_url_host(config.host)}:{state.port}",
+                "port": state.port,
+                "pid": os.getpid(),
+            }
+            write_json_atomic(config.ready_file, ready, overwrite=True)
+        return cls(state, runner, task)
+
+    async def stop(self) -> None:
+        self.state.scheduler.stop()
+        await self.runner.cleanup()  # cancels open handlers: their ground truth is written
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+        self.state.truth.close()
+
+
+def _url_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "localhost") else host
+
+
+def _write_log(path: Path | None, lines: list[str], to_stderr: bool) -> None:
+    text = "".join(line + "\n" for line in lines)
+    if to_stderr:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    if path is not None:
+        try:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            raise BenchError(f"cannot write log file {path}: {exc}") from None
+
+
+class SimServer:
+    """The simulator in a background thread, for tests: `with SimServer(cfg) as sim: ...`."""
+
+    def __init__(self, config: SimConfig | None = None, *, start_timeout_s: float = 30.0):
+        self.config = config or SimConfig()
+        self.start_timeout_s = start_timeout_s
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._done: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self.state: SimState | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self.state is not None, "SimServer is not started"
+        return f"http://{_url_host(self.config.host)}:{self.state.port}"
+
+    @property
+    def ground_truth(self) -> Path | None:
+        return self.config.ground_truth
+
+    def __enter__(self) -> SimServer:
+        self._thread = threading.Thread(target=self._main, name="bench-sim", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(self.start_timeout_s):
+            raise BenchError(f"the simulator did not start within {self.start_timeout_s} s")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        if self._loop is not None and self._done is not None and self._thread is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already finished
+                self._loop.call_soon_threadsafe(self._done.set)
+            self._thread.join(timeout_s)
+
+    def _main(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        try:
+            self._loop.run_until_complete(self._serve())
+        finally:
+            self._loop.close()
+
+    async def _serve(self) -> None:
+        self._done = asyncio.Event()
+        try:
+            running = await _Running.start(self.config, log_to_stderr=False)
+        except BaseException as exc:  # handed to the caller's thread in __enter__
+            self._error = exc
+            self._ready.set()
+            return
+        self.state = running.state
+        self._ready.set()
+        crashed = asyncio.ensure_future(running.state.crashed.wait())
+        done = asyncio.ensure_future(self._done.wait())
+        await asyncio.wait([crashed, done], return_when=asyncio.FIRST_COMPLETED)
+        crashed.cancel()
+        done.cancel()
+        await running.stop()
+
+
+def serve(config: SimConfig) -> int:
+    """Run until SIGINT/SIGTERM (exit 0) or the crash fault (exit 3). For `bench sim`."""
+    return asyncio.run(_serve_forever(config))
+
+
+async def _serve_forever(config: SimConfig) -> int:
+    running = await _Running.start(config, log_to_stderr=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    crashed = asyncio.ensure_future(running.state.crashed.wait())
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([crashed, stopped], return_when=asyncio.FIRST_COMPLETED)
+    crashed.cancel()
+    stopped.cancel()
+    await running.stop()
+    where = f"; ground truth in {config.ground_truth}" if config.ground_truth else ""
+    if running.state.crashed.is_set():
+        sys.stderr.write(f"Simulated crash after {config.faults.crash_after} requests{where}\n")
+        return CRASH_EXIT_CODE
+    sys.stderr.write(f"Simulator stopped after {running.state.arrivals} requests{where}\n")
+    return 0
