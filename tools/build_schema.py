@@ -217,8 +217,27 @@ RUN_METRICS = obj(
         "token_counts": {"$ref": "#/$defs/token_counts"},
         "percentile_method": nstr("How percentiles were computed."),
     },
-    required=["duration_s", "requests_sent", "requests_completed", "requests_failed"],
+    # Required only for measured and simulated documents (see MEASURED_RUN): a `reported`
+    # document holds only the figures its publication gives.
 )
+
+RUN_METRICS_REQUIRED = ["duration_s", "requests_sent", "requests_completed", "requests_failed"]
+FULL_STATS = ["mean", "median", "p90", "p99", "std", "min", "max", "count"]
+
+# Applied to every run of a `measured` or `simulated` document (see SCHEMA's allOf).
+MEASURED_RUN = {
+    "description": "What a measured or simulated run must hold beyond `run`: the window and "
+    "request counts, and every statistic of each latency summary it gives.",
+    "properties": {
+        "metrics": {
+            "required": RUN_METRICS_REQUIRED,
+            "properties": {
+                key: {"required": FULL_STATS}
+                for key in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "schedule_lag_ms")
+            },
+        }
+    },
+}
 
 RUN = obj(
     "One measured run: a workload, the driver that ran it, its raw records and its metrics.",
@@ -226,6 +245,12 @@ RUN = obj(
         "name": string("Short identifier, unique within the document (e.g. `throughput-512-256`)."),
         "started_utc": nstr("Wall-clock start, for humans.", format="date-time"),
         "workload": {"$ref": "#/$defs/workload"},
+        "workload_as_described": {
+            "$ref": "#/$defs/workload",
+            "description": "For `reported` documents: the workload as the publication's prose "
+            "describes it, when its commands (`workload`) define something else. The validator "
+            "checks the figures against both and names every field where they differ.",
+        },
         "driver": {"$ref": "#/$defs/driver"},
         "records": nullable_ref("records", "The raw records behind the metrics."),
         "metrics": {"$ref": "#/$defs/run_metrics"},
@@ -447,6 +472,9 @@ MODEL = obj(
         ),
         "dtype": nstr("Weight dtype (`bfloat16`, `float16`, `int8`, ...)."),
         "parameter_count": nint("Parameters."),
+        "active_parameter_count": nint(
+            "Parameters used per token, when fewer than parameter_count (mixture of experts)."
+        ),
         "weight_bytes": nint("Bytes of weights on disk (safetensors total_size)."),
         "num_layers": nint("Transformer layers."),
         "num_kv_heads": nint("Key/value heads."),
@@ -584,7 +612,23 @@ SCHEMA = {
         {
             "if": {"properties": {"kind": {"const": "reported"}}},
             "then": {"required": ["citation"]},
-        }
+        },
+        {
+            "if": {
+                "properties": {"kind": {"enum": ["measured", "simulated"]}},
+                "required": ["kind"],
+            },
+            "then": {
+                "properties": {
+                    "measurements": {
+                        "properties": {
+                            "throughput": {"items": {"$ref": "#/$defs/measured_run"}},
+                            "latency": {"items": {"$ref": "#/$defs/measured_run"}},
+                        }
+                    }
+                }
+            },
+        },
     ],
     "$defs": {
         "stats": STATS,
@@ -594,6 +638,7 @@ SCHEMA = {
         "token_counts": TOKEN_COUNTS,
         "run_metrics": RUN_METRICS,
         "run": RUN,
+        "measured_run": MEASURED_RUN,
         "npu": NPU,
         "rank_memory": RANK_MEMORY,
         "reconciliation": RECONCILIATION,

@@ -1,0 +1,102 @@
+"""Check result documents: the JSON Schema, then internal consistency.
+
+    validate_document(doc, file) -> list[Finding]
+    validate_file(path)          -> list[Finding]   (a file that cannot be read: one error)
+
+Levels: schema violations and structural problems are always `error`; consistency
+findings are `error` for `measured` and `simulated` documents and `warning` for
+`reported` ones (a publication's figures are kept, flagged). A document is valid when it
+has no `error`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from bench.errors import InputError
+from bench.validate import (
+    checks_bounds,
+    checks_document,
+    checks_latency,
+    checks_memory,
+    checks_throughput,
+)
+from bench.validate.findings import Finding, Issue, pointer, runs, sub
+from bench.validate.schema import schema_issues
+
+__all__ = ["CONSISTENCY_CHECKS", "Finding", "is_valid", "validate_document", "validate_file"]
+
+# The order is the order of the output.
+CONSISTENCY_CHECKS = [
+    *checks_throughput.CHECKS,
+    *checks_latency.CHECKS,
+    *checks_memory.CHECKS,
+    *checks_bounds.CHECKS,
+    *checks_document.CONSISTENCY_CHECKS,
+]
+
+
+def validate_document(doc: Any, file: str = "-") -> list[Finding]:
+    """Every finding for one parsed document."""
+    if not isinstance(doc, dict):
+        return [Finding(file, "error", "", "the top level is not a JSON object")]
+    consistency = "warning" if doc.get("kind") == "reported" else "error"
+    found: list[Finding] = []
+
+    def add(issues: list[Issue], level: str) -> None:
+        found.extend(Finding(file, level, i.pointer, i.message) for i in issues)  # type: ignore[arg-type]
+
+    add(schema_issues(doc), "error")
+    for check in checks_document.STRUCTURE_CHECKS:
+        add(check(doc), "error")
+    for check in CONSISTENCY_CHECKS:
+        add(check(doc), consistency)
+    for check in checks_document.ADVICE_CHECKS:
+        add(check(doc), "warning")
+    return found
+
+
+def records_issues(doc: Any, base_dir: Path) -> list[Issue]:
+    """Records files that exist beside the document must have the sha256 it records."""
+    from bench.jsonio import sha256_file
+
+    out = []
+    for base, run in runs(doc):
+        records = sub(run, "records")
+        path, digest = records.get("path"), records.get("sha256")
+        if not isinstance(path, str) or not isinstance(digest, str):
+            continue
+        target = Path(path) if os.path.isabs(path) else base_dir / path
+        if target.is_file() and sha256_file(target) != digest:
+            out.append(
+                Issue(
+                    pointer(*base, "records", "sha256"),
+                    f"{path} has a different sha256 than the document records (changed since?)",
+                )
+            )
+    return out
+
+
+def validate_file(path: str | os.PathLike[str]) -> list[Finding]:
+    """Load (strictly) and validate one file; a load failure is one error finding."""
+    from bench.jsonio import load_document
+
+    name = str(path)
+    try:
+        doc = load_document(path)
+    except InputError as exc:
+        message = str(exc)
+        prefix = f"{name}: "
+        return [Finding(name, "error", "", message.removeprefix(prefix))]
+    findings = validate_document(doc, name)
+    findings += [
+        Finding(name, "error", i.pointer, i.message)
+        for i in records_issues(doc, Path(path).resolve().parent)
+    ]
+    return findings
+
+
+def is_valid(findings: list[Finding]) -> bool:
+    return not any(f.level == "error" for f in findings)

@@ -1,0 +1,97 @@
+"""Units sane: no latency at or below zero, nothing beyond what physics allows.
+
+The two bounds (see `tolerances` for the constants and their reasons):
+- output tok/s per accelerator <= PEAK_FLOPS_CEILING / (2 x parameters): each output
+  token costs at least 2 FLOPs per (active) parameter;
+- TPOT >= weight bytes per accelerator / (HBM_BANDWIDTH_CEILING x SPECULATIVE_TOKENS):
+  one decode step of one sequence reads every weight of its shard once.
+Both are generous on purpose: they catch a wrong unit or a typo'd order of magnitude,
+never an honest fast run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.validate import tolerances as tol
+from bench.validate.checks_memory import dtype_bytes, tp_size
+from bench.validate.checks_throughput import accelerator_count
+from bench.validate.findings import Issue, fmt, num, pointer, runs, sub
+
+POSITIVE_LATENCIES = ("ttft_ms", "tpot_ms", "e2e_ms")
+
+
+def _parameters(doc: Any) -> tuple[float, str]:
+    model = sub(doc, "model")
+    for key in ("active_parameter_count", "parameter_count"):
+        value = num(model, key)
+        if value:
+            return value, f"model.{key} {fmt(value)}"
+    return tol.MIN_PLAUSIBLE_PARAMETERS, f"the smallest plausible model ({fmt(1e8)} parameters)"
+
+
+def check_output_throughput_below_compute_ceiling(doc: Any) -> list[Issue]:
+    """output tok/s per accelerator x 2 x parameters <= 1e16 FLOP/s."""
+    params, basis = _parameters(doc)
+    accel = accelerator_count(doc)
+    ceiling = tol.PEAK_FLOPS_CEILING / (2 * params) * accel
+    out = []
+    for base, run in runs(doc):
+        value = num(sub(run, "metrics"), "output_throughput_tok_s")
+        if value is not None and value > ceiling:
+            out.append(
+                Issue(
+                    pointer(*base, "metrics", "output_throughput_tok_s"),
+                    f"output throughput {fmt(value)} tok/s is above the physical ceiling "
+                    f"{fmt(ceiling)} tok/s for {accel} accelerator(s) and {basis} "
+                    f"(10 PFLOP/s per accelerator, 2 FLOPs per parameter per token)",
+                )
+            )
+    return out
+
+
+def _weight_bytes_per_accelerator(doc: Any) -> float | None:
+    model = sub(doc, "model")
+    params = num(model, "active_parameter_count") or num(model, "parameter_count")
+    size = dtype_bytes(model.get("dtype"))
+    if params is not None and size is not None:
+        return params * size / tp_size(doc)
+    return None
+
+
+def check_latencies_above_floor(doc: Any) -> list[Issue]:
+    """TTFT, TPOT and E2E figures > 0; TPOT >= the bandwidth floor of one decode step."""
+    weight_bytes = _weight_bytes_per_accelerator(doc)
+    floor_ms = None
+    if weight_bytes:
+        rate = tol.HBM_BANDWIDTH_CEILING_B_S * tol.SPECULATIVE_TOKENS_CEILING
+        floor_ms = weight_bytes / rate * 1000
+    out = []
+    for base, run in runs(doc):
+        metrics = sub(run, "metrics")
+        for key in POSITIVE_LATENCIES:
+            stats = sub(metrics, key)
+            for stat in ("mean", "median", "min"):
+                value = num(stats, stat)
+                if value is not None and value <= 0:
+                    out.append(
+                        Issue(
+                            pointer(*base, "metrics", key, stat),
+                            f"{key} {stat} is {fmt(value)} ms; a latency must be above zero",
+                        )
+                    )
+        streamed = sub(run, "workload").get("stream") is not False
+        tpot = num(sub(metrics, "tpot_ms"), "mean")
+        if streamed and floor_ms is not None and tpot is not None and 0 < tpot < floor_ms:
+            out.append(
+                Issue(
+                    pointer(*base, "metrics", "tpot_ms", "mean"),
+                    f"mean TPOT {fmt(tpot)} ms is below the physical floor {fmt(floor_ms)} ms "
+                    f"(weights {fmt(weight_bytes / 2**30)} GiB per accelerator read at 8 TB/s, "
+                    f"8 tokens per step); is it in seconds?",
+                )
+            )
+    return out
+
+
+CHECKS = [check_output_throughput_below_compute_ceiling, check_latencies_above_floor]

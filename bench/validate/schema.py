@@ -1,0 +1,60 @@
+"""Schema validation: the document against schema/result.schema.json (draft 2020-12)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from bench.validate.findings import Issue, pointer
+
+# A symbolic link to schema/result.schema.json, so the installed package carries the schema.
+SCHEMA_PATH = Path(__file__).with_name("result.schema.json")
+MAX_MESSAGE = 160
+
+
+def _is_rfc3339_datetime(value: object) -> bool:
+    """RFC 3339 date-time: a date, `T`, a time and a UTC offset (jsonschema alone does not
+    check `format: date-time` without an extra package)."""
+    if not isinstance(value, str):
+        return True
+    if "T" not in value.upper():
+        return False
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return parsed.tzinfo is not None
+
+
+@cache
+def load_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@cache
+def _validator() -> Any:
+    import jsonschema
+
+    checker = jsonschema.FormatChecker()
+    checker.checks("date-time")(_is_rfc3339_datetime)
+    return jsonschema.Draft202012Validator(load_schema(), format_checker=checker)
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
+def schema_issues(doc: Any) -> list[Issue]:
+    """One Issue per schema violation, most specific cause first, sorted by pointer."""
+    from jsonschema.exceptions import best_match
+
+    out = []
+    for error in _validator().iter_errors(doc):
+        if error.validator in ("anyOf", "oneOf") and error.context:
+            error = best_match(error.context)
+        out.append(Issue(pointer(*error.absolute_path), _one_line(error.message)))
+    return sorted(set(out), key=lambda i: (i.pointer, i.message))
