@@ -1,6 +1,7 @@
 # Reproducibility kit for LLM serving benchmarks on Huawei Ascend NPUs.
 # `make` (or `make help`) lists every target. Every variable can be overridden:
 #   make bench BASE_URL=http://127.0.0.1:30000 PROFILE=seed
+# `make -n all` prints every command the full pipeline would run, without running it.
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -11,16 +12,79 @@ PY           := $(VENV)/bin/python
 PIP          := $(PY) -m pip --disable-pip-version-check -q
 SGLANG_BENCH_VERSION ?= 0.5.3
 
+# --- what is served and how (see README, section "On an Atlas 800T A2") --------------
 MODEL          ?= Qwen/Qwen2-7B-Instruct
-MODEL_REVISION ?= master
+# A commit id or tag on ModelScope; empty on purpose (`make model` says how to pick one).
+MODEL_REVISION ?=
+MODELS_DIR     ?= models
 TP             ?= 1
 NPUS           ?= 0
 MEM_FRACTION   ?= 0.9
 PORT           ?= 30000
 BASE_URL       ?= http://127.0.0.1:$(PORT)
+SGLANG_FLAGS   ?= --attention-backend ascend --device npu --tp-size $(TP) --mem-fraction-static $(MEM_FRACTION)
+SGLANG_EXTRA_ARGS ?=
+SGLANG_IMAGE   ?= quay.io/ascend/sglang:v0.5.9-cann8.5.0-910b
+IMAGE_PLATFORM ?= linux/arm64
+SERVE_TIMEOUT  ?= 1800
+ASCEND_RUNTIME ?=
+
+# --- what is measured and where it goes ----------------------------------------------
 PROFILE        ?= seed
 RESULTS_DIR    ?= results
+RUN_DIR        ?= $(RESULTS_DIR)/local
+ifndef RUN_NAME
+RUN_NAME       := $(PROFILE)-$(shell date -u +%Y%m%dT%H%M%SZ)
+endif
+RESULT         ?= $(RUN_DIR)/$(RUN_NAME).json
+REPORT         ?= $(RESULTS_DIR)/REPORT.md
+SUBMITTER      ?= anonymous
 WORK_DIR       ?= .work
+LOG_DIR        ?= $(WORK_DIR)/logs
+SERVER_LOG     ?= $(LOG_DIR)/server.log
+DEMO_DIR       ?= $(WORK_DIR)/demo
+THROUGHPUT_ARGS ?=
+LATENCY_ARGS   ?=
+
+# --- images and compose ----------------------------------------------------------------
+KIT_VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+VCS_REF        ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+SOURCE_URL     ?= $(shell git config --get remote.origin.url 2>/dev/null || echo unknown)
+IMAGE          ?= ascend-bench-kit:$(KIT_VERSION)-ascend
+DOCKER         ?= docker
+COMPOSE        ?= $(DOCKER) compose
+LOG_TAIL       ?= 60
+
+comma := ,
+NPU_LIST   := $(subst $(comma), ,$(NPUS))
+NPU_DEVICE := $(firstword $(NPU_LIST))
+NPU_FILE   := $(WORK_DIR)/compose.npus.yaml
+COMPOSE_FILES := -f compose.yaml $(if $(ASCEND_RUNTIME),-f compose.ascend-runtime.yaml,-f $(NPU_FILE))
+# The settings compose.yaml reads, passed explicitly so that `make -n` shows them.
+# API_KEY is not listed: it reaches compose through the environment, never a command line.
+COMPOSE_ENV = MODEL='$(MODEL)' MODEL_REVISION='$(MODEL_REVISION)' MODELS_DIR='$(abspath $(MODELS_DIR))' \
+  TP=$(TP) NPUS=$(NPUS) NPU_DEVICE=$(NPU_DEVICE) MEM_FRACTION=$(MEM_FRACTION) PORT=$(PORT) \
+  SGLANG_FLAGS='$(SGLANG_FLAGS)' SGLANG_EXTRA_ARGS='$(SGLANG_EXTRA_ARGS)' \
+  SGLANG_IMAGE='$(SGLANG_IMAGE)' IMAGE='$(IMAGE)' LOG_DIR='$(abspath $(LOG_DIR))' \
+  PROFILE='$(PROFILE)' RESULTS_DIR='$(abspath $(RESULTS_DIR))' RUN_NAME='$(RUN_NAME)' \
+  BENCH_UID=$$(id -u) BENCH_GID=$$(id -g)
+COMPOSE_NPU = $(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) --profile npu
+
+# Preflight: one shell snippet printing what this host lacks for the NPU pipeline (empty:
+# nothing). It runs when `preflight` is about to execute, never under `make -n`, and a
+# failure is one line from $(error), not a shell trace.
+DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
+PREFLIGHT_SH = missing=""; \
+  if ! command -v $(DOCKER) >/dev/null 2>&1; then missing="$$missing, the docker command"; \
+  elif ! timeout 20 $(DOCKER) info >/dev/null 2>&1; then missing="$$missing, a running Docker engine (docker info failed)"; fi; \
+  command -v npu-smi >/dev/null 2>&1 || missing="$$missing, npu-smi (no Ascend driver)"; \
+  arch=$$(uname -m); case "$(IMAGE_PLATFORM):$$arch" in \
+    linux/arm64:aarch64|linux/arm64:arm64|linux/amd64:x86_64) ;; \
+    *) missing="$$missing, a $(IMAGE_PLATFORM) host for the $(IMAGE_PLATFORM) image (this one is $$arch)";; esac; \
+  [ "$(TP)" -le "$(words $(NPU_LIST))" ] 2>/dev/null || missing="$$missing, $(TP) NPUs for TP=$(TP) (NPUS=$(NPUS))"; \
+  printf '%s' "$${missing\#, }"
+PREFLIGHT_MSG = make $(or $(MAKECMDGOALS),preflight): this host lacks $(PF_MISSING); \
+  without an Atlas host run `make demo` (simulator) or `make bench BASE_URL=http://HOST:PORT` against a running server
 
 ##@ Start here
 
@@ -30,18 +94,110 @@ help: ## list every target (this page)
 	  /^##@/ {printf "\n%s\n", substr($$0, 5)} \
 	  /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Variables (override with VAR=value): MODEL MODEL_REVISION TP NPUS MEM_FRACTION PORT"
-	@echo "  BASE_URL PROFILE RESULTS_DIR PYTHON VENV"
+	@echo "Variables (override with VAR=value): MODEL MODEL_REVISION MODELS_DIR TP NPUS"
+	@echo "  MEM_FRACTION PORT BASE_URL PROFILE RESULTS_DIR RUN_DIR RUN_NAME SUBMITTER"
+	@echo "  SGLANG_IMAGE IMAGE IMAGE_PLATFORM SGLANG_FLAGS SGLANG_EXTRA_ARGS SERVE_TIMEOUT"
+	@echo "  ASCEND_RUNTIME SERVER_LOG WORK_DIR PYTHON VENV (API_KEY: from the environment)"
 
 .PHONY: demo
 demo: venv ## the whole pipeline against the simulator; ends with a report (numbers simulated)
-	@$(PY) -m bench demo-not-yet-wired 2>/dev/null || { echo "make demo: not yet available (the simulator has not landed)"; exit 1; }
+	PY=$(PY) DEMO_DIR=$(DEMO_DIR) tools/demo.sh
 
 .PHONY: test
-test: venv-test ## every test and static check
+test: venv-test ## every test and static check (ruff, pytest incl. hadolint and compose config)
 	$(PY) -m ruff check bench tests tools
 	$(PY) -m ruff format --check bench tests tools
 	$(PY) -m pytest -q
+
+##@ On an Atlas 800T A2 (Docker, npu-smi, arm64)
+
+.PHONY: all
+all: preflight ## image -> model -> serve -> bench -> memory -> validate -> report -> down (down also on failure)
+	@status=0; \
+	{ $(MAKE) --no-print-directory image \
+	  && $(MAKE) --no-print-directory model \
+	  && $(MAKE) --no-print-directory serve RUN_NAME=$(RUN_NAME) \
+	  && $(MAKE) --no-print-directory bench RUN_NAME=$(RUN_NAME) \
+	  && $(MAKE) --no-print-directory memory \
+	  && $(MAKE) --no-print-directory validate FILES=$(RESULT) \
+	  && $(MAKE) --no-print-directory report REPORT=$(RUN_DIR)/$(RUN_NAME).md; } || status=$$?; \
+	$(MAKE) --no-print-directory down; \
+	if [ $$status -eq 0 ]; then echo "make all: result $(RESULT), report $(RUN_DIR)/$(RUN_NAME).md"; \
+	else echo "make all: failed (exit $$status); server log kept in $(SERVER_LOG)" >&2; fi; \
+	exit $$status
+
+.PHONY: preflight
+preflight: ## check this host can run the NPU pipeline: Docker engine, npu-smi, arm64, NPUs for TP
+	$(if $(DRY_RUN),,$(eval PF_MISSING := $(shell $(PREFLIGHT_SH)))$(if $(PF_MISSING),$(error $(PREFLIGHT_MSG))))
+	@echo "preflight: checked docker info, npu-smi, uname -m against $(IMAGE_PLATFORM), NPUS=$(NPUS) for TP=$(TP)"
+
+.PHONY: image
+image: ## build the SGLang-on-Ascend image with the kit (Dockerfile.ascend, SGLANG_IMAGE, linux/arm64)
+	@case "$(SGLANG_IMAGE)" in *:latest|*:latest@*|*:main-*) \
+	  echo "make image: SGLANG_IMAGE=$(SGLANG_IMAGE) is not pinned; use a release tag (and @sha256 digest)" >&2; exit 1;; esac
+	$(DOCKER) build -f Dockerfile.ascend --platform $(IMAGE_PLATFORM) \
+	  --build-arg SGLANG_IMAGE=$(SGLANG_IMAGE) --build-arg KIT_VERSION=$(KIT_VERSION) \
+	  --build-arg VCS_REF=$(VCS_REF) --build-arg SOURCE_URL=$(SOURCE_URL) -t $(IMAGE) .
+
+.PHONY: model
+model: venv ## download MODEL at MODEL_REVISION from ModelScope into MODELS_DIR (or verify it)
+	$(PY) -m bench model --model $(MODEL) --revision '$(MODEL_REVISION)' --models-dir $(MODELS_DIR)
+
+.PHONY: serve
+serve: preflight ## start SGLang on the NPUs (compose profile npu) and wait until healthy
+	@mkdir -p $(LOG_DIR) $(WORK_DIR)
+	printf '%s\n' 'services:' '  server:' '    devices:' $(foreach n,$(NPU_LIST),'      - /dev/davinci$(n)') > $(NPU_FILE)
+	$(COMPOSE_NPU) up --detach --no-deps --wait --wait-timeout $(SERVE_TIMEOUT) server \
+	  || { $(COMPOSE_NPU) logs --no-color --tail $(LOG_TAIL) server >&2; \
+	       echo "make serve: server not healthy within $(SERVE_TIMEOUT)s; last $(LOG_TAIL) lines above, full log $(SERVER_LOG)" >&2; \
+	       exit 1; }
+
+.PHONY: down
+down: ## stop and remove the server, simulator and bench containers
+	$(COMPOSE_ENV) $(COMPOSE) -f compose.yaml --profile npu --profile sim down --remove-orphans
+
+##@ Measure (any OpenAI-compatible server at BASE_URL)
+
+.PHONY: bench
+bench: venv ## run PROFILE against BASE_URL: one complete result document in RUN_DIR
+	@mkdir -p $(RUN_DIR)
+	$(PY) -m bench run --profile $(PROFILE) --base-url $(BASE_URL) --out $(RESULT) \
+	  --submitter '$(SUBMITTER)' $$([ -f $(SERVER_LOG) ] && echo --server-log $(SERVER_LOG))
+
+.PHONY: throughput
+throughput: venv ## load-generate against BASE_URL and print throughput (THROUGHPUT_ARGS)
+	$(PY) -m bench throughput --base-url $(BASE_URL) $(THROUGHPUT_ARGS)
+
+.PHONY: latency
+latency: venv ## single-request TTFT/TPOT against BASE_URL (LATENCY_ARGS)
+	$(PY) -m bench latency --base-url $(BASE_URL) $(LATENCY_ARGS)
+
+.PHONY: memory
+memory: venv ## device memory from the server log (SERVER_LOG), npu-smi and the model config
+	$(PY) -m bench memory --server-log $(SERVER_LOG) \
+	  $$([ -d $(MODELS_DIR)/$(MODEL) ] && echo --model-dir $(MODELS_DIR)/$(MODEL))
+
+.PHONY: env
+env: venv ## capture the system and software environment (and BASE_URL's self-report)
+	$(PY) -m bench env --base-url $(BASE_URL)
+
+.PHONY: perf
+perf: venv-test ## the load generator's own speed (benchmarks/, prints one JSON line last)
+	$(PY) benchmarks/client_throughput.py
+
+##@ Results
+
+.PHONY: validate
+validate: venv ## validate result documents: FILES, or every one under RESULTS_DIR
+	$(PY) -m bench validate $(or $(FILES),$$(find $(RESULTS_DIR) -name '*.json' | sort))
+
+.PHONY: report
+report: venv ## aggregate RESULTS_DIR into REPORT (default results/REPORT.md)
+	$(PY) -m bench report --results $(RESULTS_DIR) --out $(REPORT)
+
+.PHONY: submit
+submit: venv ## validate a result (FILE, default the newest in RUN_DIR) and file it under results/
+	$(PY) -m bench submit $(or $(FILE),$$(ls -t $(RUN_DIR)/*.json 2>/dev/null | head -n 1))
 
 ##@ Development
 
@@ -62,15 +218,12 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	@touch $@
 
 .PHONY: lint
-lint: venv-test ## ruff on the package, tests and tools
+lint: venv-test ## ruff on the package, tests and tools; hadolint on Dockerfile.ascend
 	$(PY) -m ruff check bench tests tools
 	$(PY) -m ruff format --check bench tests tools
-
-.PHONY: validate
-validate: venv ## validate every result document under RESULTS_DIR
-	$(PY) -m bench validate $$(find $(RESULTS_DIR) -name '*.json' | sort)
+	$(VENV)/bin/hadolint --failure-threshold warning Dockerfile.ascend
 
 .PHONY: clean
-clean: ## remove the virtual environment, caches and work files (never results/)
+clean: ## remove the virtual environment, caches and work files (never results/ or models/)
 	rm -rf $(VENV) $(WORK_DIR) .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
