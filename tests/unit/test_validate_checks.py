@@ -1,0 +1,273 @@
+"""Each consistency check catches the one number it is about.
+
+Every case starts from a valid fixture, changes one or two numbers, and expects a finding
+at the changed figure, from the named check, through `validate_document` (so taking a
+check out of the validator fails its case).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+
+import pytest
+
+from bench.validate import (
+    CONSISTENCY_CHECKS,
+    checks_bounds,
+    checks_document,
+    checks_latency,
+    checks_memory,
+    checks_throughput,
+    validate_document,
+)
+from bench.validate.findings import resolve
+from tests.conftest import FIXTURES
+
+SIM_T = "/measurements/throughput/0"
+SIM_L = "/measurements/latency/0"
+MEM = "/measurements/memory"
+
+
+@cache
+def _fixture(name: str) -> str:
+    return (FIXTURES / "results" / f"{name}.json").read_text(encoding="utf-8")
+
+
+def fixture(name: str) -> dict:
+    return json.loads(_fixture(name))
+
+
+def changed(name: str, changes: dict[str, object]) -> dict:
+    """The fixture with each JSON pointer set to its new value."""
+    doc = fixture(name)
+    for ptr, value in changes.items():
+        parent_ptr, _, key = ptr.rpartition("/")
+        found, parent = resolve(doc, parent_ptr)
+        assert found, ptr
+        if isinstance(parent, list):
+            parent[int(key)] = value
+        else:
+            parent[key] = value
+    return doc
+
+
+def times(name: str, ptr: str, factor: float) -> object:
+    return resolve(fixture(name), ptr)[1] * factor
+
+
+# (check, fixture, changes, pointer of the expected finding, words in its message)
+CASES = [
+    (checks_throughput.check_request_counts, "simulated_valid",
+     {f"{SIM_T}/metrics/requests_failed": 3}, f"{SIM_T}/metrics/requests_sent",
+     "!= completed 200 + failed 3"),
+    (checks_throughput.check_request_counts, "measured_valid",
+     {f"{SIM_T}/metrics/failures": {"http_5xx": 1, "timeout": 1}}, f"{SIM_T}/metrics/failures",
+     "sum to 2"),
+    (checks_throughput.check_total_is_input_plus_output, "simulated_valid",
+     {f"{SIM_T}/metrics/total_throughput_tok_s": 6144.0 * 1.3},
+     f"{SIM_T}/metrics/total_throughput_tok_s", "!= input 4096 + output 2048"),
+    (checks_throughput.check_throughput_matches_tokens, "simulated_valid",
+     {f"{SIM_T}/metrics/output_throughput_tok_s": 2048.0 * 1.3},
+     f"{SIM_T}/metrics/output_throughput_tok_s", "!= 51200 / 25 s = 2048"),
+    (checks_throughput.check_throughput_matches_tokens, "simulated_valid",
+     {f"{SIM_T}/metrics/request_throughput_rps": 10.4},
+     f"{SIM_T}/metrics/request_throughput_rps", "!= 200 / 25 s = 8"),
+    (checks_throughput.check_tokens_per_request_match_workload, "simulated_valid",
+     {f"{SIM_T}/workload/output_len": 300}, f"{SIM_T}/metrics/output_throughput_tok_s",
+     "256 tokens per request; workload random asks for exactly 300"),
+    (checks_throughput.check_tokens_per_request_match_workload, "simulated_valid",
+     {f"{SIM_T}/workload/input_len": 1024}, f"{SIM_T}/metrics/input_throughput_tok_s",
+     "512 tokens per request"),
+    (checks_throughput.check_request_rate, "measured_valid",
+     {f"{SIM_T}/metrics/achieved_rate_rps": 2.8}, f"{SIM_T}/metrics/achieved_rate_rps",
+     "off the requested 4 req/s"),
+    (checks_throughput.check_request_rate, "measured_valid",
+     {f"{SIM_T}/metrics/requested_rate_rps": 5.0}, f"{SIM_T}/metrics/requested_rate_rps",
+     "differs from the workload's request_rate_rps 4"),
+    (checks_throughput.check_derived_metrics, "simulated_valid",
+     {f"{SIM_T}/metrics/interactivity_tok_s": 30.0}, f"{SIM_T}/metrics/interactivity_tok_s",
+     "1000 / median TPOT 44.6 ms"),
+    (checks_throughput.check_derived_metrics, "simulated_valid",
+     {f"{SIM_T}/metrics/output_throughput_per_npu_tok_s": 1024.0},
+     f"{SIM_T}/metrics/output_throughput_per_npu_tok_s", "/ 1 accelerator(s) = 2048"),
+    (checks_throughput.check_derived_metrics, "simulated_valid",
+     {f"{SIM_T}/metrics/goodput_rps": 9.0}, f"{SIM_T}/metrics/goodput_rps",
+     "exceeds request throughput 8"),
+    (checks_latency.check_percentiles_ordered, "simulated_valid",
+     {f"{SIM_T}/metrics/ttft_ms/p99": 4000.0}, f"{SIM_T}/metrics/ttft_ms/p99",
+     "p99 4000 is below p90 7610"),
+    (checks_latency.check_percentiles_ordered, "simulated_valid",
+     {f"{SIM_L}/metrics/tpot_ms/mean": 25.0}, f"{SIM_L}/metrics/tpot_ms/mean",
+     "mean 25 is above max 19.81"),
+    (checks_latency.check_percentiles_ordered, "simulated_valid",
+     {f"{SIM_L}/metrics/ttft_ms/std": 20.0}, f"{SIM_L}/metrics/ttft_ms/std",
+     "exceeds half the range"),
+    (checks_latency.check_latency_decomposition, "simulated_valid",
+     {f"{SIM_T}/metrics/e2e_ms/mean": 15675.0 * 1.3}, f"{SIM_T}/metrics/e2e_ms/mean",
+     "!= mean TTFT 4200 + mean TPOT 45 x (256 - 1) = 15675 ms"),
+    (checks_latency.check_latency_order_and_window, "simulated_valid",
+     {f"{SIM_T}/metrics/e2e_ms/max": 31000.0}, f"{SIM_T}/metrics/e2e_ms/max",
+     "exceeds the measured window 25 s"),
+    (checks_latency.check_latency_order_and_window, "simulated_valid",
+     {f"{SIM_L}/metrics/e2e_ms/min": 400.0}, f"{SIM_L}/metrics/e2e_ms/min",
+     "is below TTFT min 411"),
+    (checks_latency.check_latency_order_and_window, "simulated_valid",
+     {f"{SIM_L}/metrics/e2e_ms/count": 12}, f"{SIM_L}/metrics/e2e_ms/count",
+     "only 10 completed"),
+    (checks_latency.check_littles_law, "simulated_valid",
+     {f"{SIM_T}/metrics/achieved_concurrency": 125.4 * 1.3},
+     f"{SIM_T}/metrics/achieved_concurrency", "Little's law"),
+    (checks_latency.check_littles_law, "simulated_valid",
+     {f"{SIM_L}/workload/max_concurrency": 1, f"{SIM_L}/metrics/achieved_concurrency": 1.5,
+      f"{SIM_L}/metrics/e2e_ms/mean": 15600.0},
+     f"{SIM_L}/metrics/achieved_concurrency", "exceeds max_concurrency 1"),
+    (checks_memory.check_memory_within_capacity, "simulated_valid",
+     {f"{MEM}/kv_cache_gib": 52.0}, f"{MEM}/kv_cache_gib",
+     "= 66.19 GiB exceeds the 64 GiB HBM of one accelerator"),
+    (checks_memory.check_memory_within_capacity, "simulated_valid",
+     {f"{MEM}/per_rank/0/weights_gib": 30.0}, f"{MEM}/per_rank/0/kv_cache_gib",
+     "exceeds the 64 GiB HBM"),
+    (checks_memory.check_memory_within_fraction, "simulated_valid",
+     {f"{MEM}/kv_cache_gib": 44.5}, f"{MEM}/kv_cache_gib",
+     "exceeds mem_fraction_static 0.9 x 64 GiB = 57.6 GiB"),
+    (checks_memory.check_kv_cache_matches_tokens, "simulated_valid",
+     {f"{MEM}/kv_tokens": 700000}, f"{MEM}/kv_cache_gib", "700000 tokens x 57344 bytes"),
+    (checks_memory.check_kv_cache_matches_tokens, "simulated_valid",
+     {f"{MEM}/kv_bytes_per_token": 114688}, f"{MEM}/kv_bytes_per_token", "!= 57344"),
+    (checks_memory.check_weights_match_parameters, "simulated_valid",
+     {f"{MEM}/weights_gib": 18.0}, f"{MEM}/weights_gib", "parameters x dtype bytes / TP"),
+    (checks_memory.check_npu_smi_agrees, "measured_valid",
+     {f"{MEM}/npus/0/hbm_used_mib": 40000}, f"{MEM}/npus/0/hbm_used_mib",
+     "less than weights + KV cache"),
+    (checks_memory.check_npu_smi_agrees, "measured_valid",
+     {f"{MEM}/npus/0/hbm_total_mib": 32768}, f"{MEM}/npus/0/hbm_total_mib",
+     "!= HBM capacity 64 GiB"),
+    (checks_memory.check_reconciliation_arithmetic, "measured_valid",
+     {f"{MEM}/reconciliation/0/diff_gib": 1.2}, f"{MEM}/reconciliation/0/diff_gib",
+     "!= measured 14.31 - expected 14.19"),
+    (checks_bounds.check_output_throughput_below_compute_ceiling, "simulated_valid",
+     {f"{SIM_T}/metrics/output_throughput_tok_s": 2048000.0},
+     f"{SIM_T}/metrics/output_throughput_tok_s", "above the physical ceiling 656546 tok/s"),
+    (checks_bounds.check_latencies_above_floor, "simulated_valid",
+     {f"{SIM_L}/metrics/tpot_ms/mean": 0.0195}, f"{SIM_L}/metrics/tpot_ms/mean",
+     "below the physical floor 0.237"),
+    (checks_bounds.check_latencies_above_floor, "simulated_valid",
+     {f"{SIM_L}/metrics/ttft_ms/min": 0}, f"{SIM_L}/metrics/ttft_ms/min",
+     "must be above zero"),
+    (checks_document.check_described_workload_matches, "simulated_valid",
+     {f"{SIM_T}/workload_as_described": {"dataset": "random", "input_len": 1024,
+                                         "num_prompts": 200}},
+     f"{SIM_T}/workload_as_described/input_len", "described input_len 1024, but the commands"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("check", "name", "changes", "where", "words"),
+    CASES,
+    ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)],
+)
+def test_check_finds_the_changed_number(check, name, changes, where, words):
+    doc = changed(name, changes)
+    assert any(i.pointer == where and words in i.message for i in check(doc)), check(doc)
+    found = [f for f in validate_document(doc) if f.pointer == where and words in f.message]
+    assert found, [f"{f.pointer}: {f.message}" for f in validate_document(doc)]
+    assert {f.level for f in found} == {"error"}
+
+
+def test_every_consistency_check_has_a_case():
+    covered = {case[0] for case in CASES}
+    missing = [c.__name__ for c in CONSISTENCY_CHECKS if c not in covered]
+    assert not missing
+
+
+@pytest.mark.parametrize("name", ["simulated_valid", "measured_valid"])
+def test_the_fixtures_have_no_errors(name):
+    findings = validate_document(fixture(name))
+    assert [f for f in findings if f.level == "error"] == []
+
+
+@pytest.mark.parametrize("name", ["simulated_valid", "measured_valid"])
+def test_the_unchanged_fixtures_pass_every_check(name):
+    doc = fixture(name)
+    assert [(c.__name__, c(doc)) for c in CONSISTENCY_CHECKS if c(doc)] == []
+
+
+def test_a_throughput_figure_30_percent_off_fails_and_points_at_it():
+    where = f"{SIM_T}/metrics/output_throughput_tok_s"
+    doc = changed("measured_valid", {where: times("measured_valid", where, 1.3)})
+    errors = [f for f in validate_document(doc) if f.level == "error"]
+    assert where in {f.pointer for f in errors}
+
+
+def test_reported_documents_get_warnings_not_errors():
+    doc = changed("simulated_valid", {"/kind": "reported", f"{MEM}/kv_cache_gib": 52.0})
+    doc["citation"] = {"title": "A publication"}
+    findings = validate_document(doc)
+    memory = [f for f in findings if f.pointer == f"{MEM}/kv_cache_gib"]
+    assert memory and {f.level for f in memory} == {"warning"}
+    assert [f for f in findings if f.level == "error"] == []
+
+
+def test_schema_violations_stay_errors_in_reported_documents():
+    doc = changed("simulated_valid", {"/kind": "reported", f"{SIM_T}/metrics/duration_s": -1})
+    doc["citation"] = {"title": "A publication"}
+    errors = [f for f in validate_document(doc) if f.level == "error"]
+    assert [f.pointer for f in errors] == [f"{SIM_T}/metrics/duration_s"]
+
+
+def test_measured_runs_need_every_statistic_but_reported_runs_do_not():
+    doc = fixture("simulated_valid")
+    del doc["measurements"]["latency"][0]["metrics"]["tpot_ms"]["p90"]
+    errors = [f for f in validate_document(doc) if f.level == "error"]
+    assert [(f.pointer, f.message) for f in errors] == [
+        (f"{SIM_L}/metrics/tpot_ms", "'p90' is a required property")
+    ]
+    doc["kind"] = "reported"
+    doc["citation"] = {"title": "A publication"}
+    assert [f for f in validate_document(doc) if f.level == "error"] == []
+
+
+def test_measured_runs_need_their_window_and_counts():
+    doc = fixture("measured_valid")
+    del doc["measurements"]["throughput"][0]["metrics"]["duration_s"]
+    messages = [f.message for f in validate_document(doc) if f.level == "error"]
+    assert messages == ["'duration_s' is a required property"]
+
+
+def test_a_measured_document_from_the_simulator_is_an_error():
+    doc = changed("measured_valid", {"/server/self_report/simulated": True})
+    found = [f for f in validate_document(doc) if f.pointer == "/kind"]
+    assert found and found[0].level == "error" and "simulator" in found[0].message
+
+
+def test_run_names_are_unique():
+    doc = changed("simulated_valid", {f"{SIM_L}/name": "throughput-512-256"})
+    assert any(f.pointer == f"{SIM_L}/name" and f.level == "error" for f in validate_document(doc))
+
+
+def test_citation_figures_must_point_at_a_value():
+    doc = changed("simulated_valid", {"/kind": "reported"})
+    doc["citation"] = {
+        "title": "A publication",
+        "figures": [
+            {"pointer": f"{SIM_T}/metrics/request_throughput_rps", "as_stated": "8 req/s"},
+            {"pointer": f"{SIM_T}/metrics/no_such_figure", "as_stated": "?"},
+        ],
+    }
+    bad = [f for f in validate_document(doc) if f.level == "error"]
+    assert [f.pointer for f in bad] == ["/citation/figures/1/pointer"]
+
+
+def test_runs_without_a_records_hash_get_a_warning():
+    doc = changed("simulated_valid", {f"{SIM_T}/records": None})
+    found = [f for f in validate_document(doc) if f.pointer == f"{SIM_T}/records"]
+    assert [f.level for f in found] == ["warning"]
+
+
+def test_a_figure_is_never_changed_by_validation():
+    doc = fixture("simulated_valid")
+    before = copy.deepcopy(doc)
+    validate_document(doc)
+    assert doc == before
