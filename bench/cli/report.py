@@ -1,15 +1,79 @@
-"""Not yet available: see the open issues."""
+"""Aggregate result documents into one Markdown report with PNG plots.
+
+Reads every *.json under --results (the directory and its subdirectories), validates each
+document, and writes --out (default: REPORT.md in the results directory) with plots in
+`<out stem>-plots/` beside it. Results are grouped by setting (model, hardware, engine,
+workload); valid measured results are ranked, simulated and reported ones are labelled and
+shown unranked, invalid ones are listed apart with their findings. Every result is put
+beside the article's reported baseline (--baseline; the kit's reference document by
+default). The same documents give a byte-identical report and plots.
+
+--check writes nothing: it exits 1 and names the files when the report on disk is not what
+this command would write (for CI, and `make test`).
+
+Example:
+  python -m bench report                       # results/ -> results/REPORT.md
+  python -m bench report --results .work/demo --out .work/demo/REPORT.md
+"""
 
 from __future__ import annotations
 
 import argparse
-
-from bench.errors import BenchError
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        metavar="DIR",
+        help="directory of result documents, searched recursively (default: results)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="report to write (default: REPORT.md inside --results); only a file this "
+        "command wrote is ever replaced",
+    )
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        metavar="FILE",
+        help="the article's `reported` document to compare with (default: the kit's "
+        "results/reference/article-qwen2-7b-atlas800t-sglang.json); `none` for no baseline",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the report on disk differs from what would be written",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise BenchError("`bench report` is not yet available in this version of the kit")
+    from bench.errors import UsageError
+    from bench.report.build import build_report, differences, write_report
+    from bench.report.results import DEFAULT_BASELINE
+
+    out: Path = args.out if args.out is not None else args.results / "REPORT.md"
+    if args.baseline is None:
+        baseline: Path | None = DEFAULT_BASELINE
+    elif args.baseline.lower() == "none":
+        baseline = None
+    else:
+        baseline = Path(args.baseline)
+        if not baseline.is_file():
+            raise UsageError(f"--baseline: file not found: {baseline}")
+    report = build_report(args.results, out, baseline)
+    if args.check:
+        stale = differences(report, out)
+        if stale:
+            print(f"Out of date: {', '.join(stale)}. Run `python -m bench report` to update.")
+            return 1
+        print(f"Up to date: {out} and {len(report.plots)} plots.")
+        return 0
+    written = write_report(report, out)
+    print(f"Wrote {out} and {len(written) - 1} plots in {out.parent / report.plots_dir}.")
+    return 0

@@ -1,0 +1,171 @@
+"""`bench report`: read result documents, render the report in memory, then write it.
+
+Rendering (`build_report`) and writing (`write_report`) are separate, so a test can check
+that the committed results/REPORT.md and its plots are exactly what the code would write,
+without writing anything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import BenchError
+from bench.report import plots as plotting
+from bench.report.compose import MARKER, compose
+from bench.report.results import DEFAULT_BASELINE, ResultEntry, load_entries
+from bench.report.rows import Row, dig, group_settings, number, platform_key, rows_of
+from bench.report.tables import Efficiencies, platform_heading
+
+Roofline = Callable[[dict], dict | None]
+# Files this command writes into the plots directory; only these are ever removed from it.
+PLOT_NAME = re.compile(r"^(throughput-vs-interactivity-\d+|latency-R\d+)\.png$")
+
+
+@dataclass(frozen=True)
+class Report:
+    markdown: str
+    plots_dir: str  # directory name next to the report, e.g. `REPORT-plots`
+    plots: tuple[plotting.Plot, ...]
+
+
+def plots_dir_name(out: Path) -> str:
+    return f"{out.stem}-plots"
+
+
+def _default_roofline(doc: dict) -> dict | None:
+    from bench.roofline import analyse
+
+    return analyse(doc)
+
+
+def analyse_all(entries: list[ResultEntry], roofline: Roofline) -> dict[str, dict]:
+    """`bench.roofline.analyse` of every valid document that it can judge, by result id."""
+    out = {}
+    for entry in entries:
+        if entry.valid and entry.doc is not None:
+            result = roofline(entry.doc)
+            if result:
+                out[entry.rid] = result
+    return out
+
+
+def efficiencies(analyses: dict[str, dict]) -> Efficiencies:
+    """Decode and prefill efficiency (percent) of every run the roofline judged."""
+    out: Efficiencies = {}
+    for rid, result in analyses.items():
+        for run in result.get("runs") or []:
+            out[(rid, str(run.get("kind")), str(run.get("name")))] = (
+                number(dig(run, "decode", "efficiency_pct")),
+                number(dig(run, "prefill", "efficiency_pct")),
+            )
+    return out
+
+
+def render_plots(entries: list[ResultEntry]) -> list[plotting.Plot]:
+    """One throughput-vs-interactivity plot per model + hardware + engine, then one
+    latency plot per valid result."""
+    platforms: dict[tuple, list[Row]] = {}
+    for entry in entries:
+        for row in rows_of(entry):
+            if row.section == "throughput":
+                platforms.setdefault(platform_key(row), []).append(row)
+    out: list[plotting.Plot] = []
+    for index, rows in enumerate(platforms.values(), start=1):
+        plot = plotting.throughput_vs_interactivity(index, rows, platform_heading(rows[0]))
+        if plot is not None:
+            out.append(plot)
+    for entry in entries:
+        rows = rows_of(entry)
+        plot = plotting.latency_ladder(entry.rid, entry.kind, rows) if rows else None
+        if plot is not None:
+            out.append(plot)
+    return out
+
+
+def build_report(
+    results_dir: Path,
+    out: Path,
+    baseline: Path | None = DEFAULT_BASELINE,
+    *,
+    roofline: Roofline = _default_roofline,
+    **load_options,
+) -> Report:
+    """The report for the documents under `results_dir`, as it would be written to `out`."""
+    entries = load_entries(results_dir, out.parent, baseline, **load_options)
+    settings = group_settings(entries)
+    plots = render_plots(entries)
+    plots_dir = plots_dir_name(out)
+    label = Path(os.path.relpath(results_dir.resolve(), out.parent.resolve())).as_posix()
+    analyses = analyse_all(entries, roofline)
+    markdown = compose(entries, settings, analyses, efficiencies(analyses), plots, plots_dir, label)
+    return Report(markdown, plots_dir, tuple(plots))
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_writable(out: Path) -> None:
+    """Refuse to replace a file this command did not write."""
+    if out.is_dir():
+        raise BenchError(f"--out is a directory: {out} (give a file name such as REPORT.md)")
+    if out.exists():
+        with out.open("rb") as f:
+            first = f.readline().decode("utf-8", "replace").rstrip("\n")
+        if first != MARKER:
+            raise BenchError(
+                f"refusing to overwrite {out}: it was not written by `bench report` "
+                "(its first line is not the report's marker)"
+            )
+
+
+def write_report(report: Report, out: Path) -> list[Path]:
+    """Write the plots, drop plots of an earlier run that are gone, then the Markdown."""
+    check_writable(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plots_dir = out.parent / report.plots_dir
+    written = []
+    if report.plots:
+        plots_dir.mkdir(exist_ok=True)
+    for plot in report.plots:
+        _write_atomic(plots_dir / plot.name, plot.png)
+        written.append(plots_dir / plot.name)
+    keep = {p.name for p in report.plots}
+    if plots_dir.is_dir():
+        for stale in sorted(plots_dir.iterdir()):
+            if PLOT_NAME.match(stale.name) and stale.name not in keep:
+                stale.unlink()
+    _write_atomic(out, report.markdown.encode("utf-8"))
+    return [out, *written]
+
+
+def differences(report: Report, out: Path) -> list[str]:
+    """What on disk differs from `report` (for `--check`): file names, empty when current."""
+    stale = []
+    if not out.is_file() or out.read_bytes() != report.markdown.encode("utf-8"):
+        stale.append(str(out))
+    plots_dir = out.parent / report.plots_dir
+    for plot in report.plots:
+        path = plots_dir / plot.name
+        if not path.is_file() or path.read_bytes() != plot.png:
+            stale.append(str(path))
+    keep = {p.name for p in report.plots}
+    if plots_dir.is_dir():
+        stale += [
+            str(p)
+            for p in sorted(plots_dir.iterdir())
+            if PLOT_NAME.match(p.name) and p.name not in keep
+        ]
+    return stale

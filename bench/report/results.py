@@ -1,0 +1,153 @@
+"""Loading result documents for the report: find, read, validate, label.
+
+The report reads result documents only (never raw records). Every document goes through
+the validator; a document that cannot be read at all becomes an invalid entry with the
+reason, so one bad file never hides the others and never stops the report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.errors import InputError, UsageError
+
+# The article's `reported` baseline, shipped with the kit (engineer A's reference document).
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_BASELINE = REPO_ROOT / "results" / "reference" / "article-qwen2-7b-atlas800t-sglang.json"
+
+KINDS = ("measured", "simulated", "reported")
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One validator finding, reduced to what the report shows."""
+
+    level: str  # 'error' | 'warning'
+    pointer: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ResultEntry:
+    """One result document as the report sees it."""
+
+    rid: str  # short label used everywhere in the report: R1, R2, ...
+    path: Path  # where it was read from
+    link: str  # path relative to the report's directory (POSIX), for links and display
+    sha256: str  # of the file's bytes
+    doc: dict[str, Any] | None  # None when the file could not be read
+    issues: tuple[Issue, ...]
+    is_baseline: bool = False
+
+    @property
+    def kind(self) -> str:
+        kind = (self.doc or {}).get("kind")
+        return kind if kind in KINDS else "unknown"
+
+    @property
+    def valid(self) -> bool:
+        return self.doc is not None and not any(i.level == "error" for i in self.issues)
+
+    @property
+    def errors(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if i.level == "error")
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if i.level != "error")
+
+
+Loader = Callable[[Path], dict]
+Validator = Callable[[dict, str], list]
+
+
+def _default_loader(path: Path) -> dict:
+    from bench.jsonio import load_document
+
+    return load_document(path)
+
+
+def _default_validator(doc: dict, file: str) -> list:
+    from bench.validate import validate_document
+
+    return validate_document(doc, file=file)
+
+
+def find_result_files(results_dir: Path) -> list[Path]:
+    """Every `*.json` under `results_dir`, in a fixed order (sorted POSIX relative paths)."""
+    if not results_dir.is_dir():
+        raise UsageError(f"results directory not found: {results_dir}")
+    files = [p for p in results_dir.rglob("*.json") if p.is_file()]
+    return sorted(files, key=lambda p: p.relative_to(results_dir).as_posix())
+
+
+def _sha256(path: Path) -> str:
+    from bench.jsonio import sha256_file
+
+    return sha256_file(path)
+
+
+def read_entry(
+    path: Path,
+    rid: str,
+    link_base: Path | None,
+    *,
+    is_baseline: bool = False,
+    loader: Loader = _default_loader,
+    validator: Validator = _default_validator,
+) -> ResultEntry:
+    """Read and validate one document; a file that cannot be read becomes an invalid entry.
+
+    `link` is the path relative to `link_base`, or the path as given when that is None.
+    """
+    if link_base is None:
+        link = path.as_posix()
+    else:
+        link = Path(os.path.relpath(path.resolve(), link_base.resolve())).as_posix()
+    try:
+        doc = loader(path)
+    except InputError as exc:
+        issue = Issue("error", "", str(exc))
+        return ResultEntry(rid, path, link, _sha256(path), None, (issue,), is_baseline)
+    issues = tuple(
+        Issue(str(f.level), str(f.pointer), str(f.message)) for f in validator(doc, link)
+    )
+    return ResultEntry(rid, path, link, _sha256(path), doc, issues, is_baseline)
+
+
+def load_entries(
+    results_dir: Path,
+    report_dir: Path,
+    baseline: Path | None = DEFAULT_BASELINE,
+    *,
+    loader: Loader = _default_loader,
+    validator: Validator = _default_validator,
+) -> list[ResultEntry]:
+    """All documents under `results_dir`, plus the baseline if it lives elsewhere.
+
+    Entries are numbered R1, R2, ... in sorted path order, the baseline first when it comes
+    from outside `results_dir`. A missing default baseline is not an error (the report says
+    so); a baseline the user named that does not exist is.
+    """
+    files = find_result_files(results_dir)
+    resolved = {p.resolve() for p in files}
+    base = baseline.resolve() if baseline is not None and baseline.is_file() else None
+    ordered: list[tuple[Path, bool]] = []
+    if base is not None and base not in resolved:
+        ordered.append((base, True))
+    ordered += [(p, base is not None and p.resolve() == base) for p in files]
+    return [
+        read_entry(
+            path,
+            f"R{i}",
+            report_dir,
+            is_baseline=is_base,
+            loader=loader,
+            validator=validator,
+        )
+        for i, (path, is_base) in enumerate(ordered, start=1)
+    ]

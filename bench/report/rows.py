@@ -1,0 +1,215 @@
+"""From result documents to rows of the report: pure functions, no I/O.
+
+A row is one run (throughput or latency) of one valid document. Rows are grouped by
+setting: model, hardware, engine and workload. Within a setting, valid measured rows are
+ranked by the headline figure (throughput runs: output tok/s, higher is better; latency
+runs: median TPOT, lower is better); simulated and reported rows are shown, never ranked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bench.report.results import ResultEntry
+
+SECTIONS = ("throughput", "latency")
+
+# Workload fields that make two runs the same experiment (grouping and baseline matching).
+WORKLOAD_KEY_FIELDS = (
+    "dataset",
+    "input_len",
+    "output_len",
+    "range_ratio",
+    "num_prompts",
+    "max_concurrency",
+    "request_rate_rps",
+)
+
+
+def dig(obj: Any, *keys: str) -> Any:
+    """obj[k1][k2]... or None when any level is missing or not a mapping."""
+    for key in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def number(value: Any) -> float | None:
+    """A JSON number as float; None for anything else (booleans included)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Row:
+    entry: ResultEntry
+    section: str  # 'throughput' | 'latency'
+    run: dict[str, Any]
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        return self.entry.doc or {}
+
+    @property
+    def name(self) -> str:
+        return str(self.run.get("name") or "")
+
+    @property
+    def kind(self) -> str:
+        return self.entry.kind
+
+    def metric(self, *keys: str) -> float | None:
+        return number(dig(self.run, "metrics", *keys))
+
+    def workload(self, field: str) -> Any:
+        return dig(self.run, "workload", field)
+
+
+def rows_of(entry: ResultEntry) -> list[Row]:
+    """Every run of a valid document, throughput runs first, in document order."""
+    if not entry.valid:
+        return []
+    rows = []
+    for section in SECTIONS:
+        runs = dig(entry.doc, "measurements", section)
+        if isinstance(runs, list):
+            rows += [Row(entry, section, run) for run in runs if isinstance(run, dict)]
+    return rows
+
+
+def headline(row: Row) -> float | None:
+    """The figure rows are ranked and compared by."""
+    if row.section == "throughput":
+        return row.metric("output_throughput_tok_s")
+    return row.metric("tpot_ms", "median")
+
+
+def higher_is_better(section: str) -> bool:
+    return section == "throughput"
+
+
+HEADLINE_LABEL = {"throughput": "output tok/s", "latency": "median TPOT"}
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+def _norm(value: Any) -> Any:
+    return value.strip().casefold() if isinstance(value, str) else value
+
+
+def model_key(doc: dict) -> str:
+    return _norm(dig(doc, "model", "id")) or "unknown"
+
+
+def hardware_key(doc: dict) -> tuple:
+    acc = dig(doc, "system", "accelerator") or {}
+    return (_norm(dig(doc, "system", "product")), _norm(acc.get("name")), acc.get("count"))
+
+
+def engine_key(doc: dict) -> str:
+    return _norm(dig(doc, "software", "engine", "name")) or "unknown"
+
+
+def workload_key(row: Row) -> tuple:
+    return (row.section, *(_norm(row.workload(f)) for f in WORKLOAD_KEY_FIELDS))
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: tuple
+    rows: tuple[Row, ...]  # in report order: ranked measured first
+
+    @property
+    def section(self) -> str:
+        return self.rows[0].section
+
+
+def setting_key(row: Row) -> tuple:
+    return (model_key(row.doc), hardware_key(row.doc), engine_key(row.doc), workload_key(row))
+
+
+def platform_key(row: Row) -> tuple:
+    """Model, hardware and engine: the scope of one throughput-vs-interactivity plot."""
+    return setting_key(row)[:3]
+
+
+def order_rows(rows: list[Row]) -> list[Row]:
+    """Ranked rows (valid, measured, with a headline) best first; then the others by kind."""
+    ranked = [r for r in rows if r.kind == "measured" and headline(r) is not None]
+    sign = -1.0 if rows and higher_is_better(rows[0].section) else 1.0
+    ranked.sort(key=lambda r: (sign * (headline(r) or 0.0), r.entry.rid, r.name))
+    kind_order = {"measured": 0, "reported": 1, "simulated": 2}
+    rest = [r for r in rows if r not in ranked]
+    rest.sort(key=lambda r: (kind_order.get(r.kind, 3), _rid_number(r), r.name))
+    return ranked + rest
+
+
+def _rid_number(row: Row) -> int:
+    return int(row.entry.rid[1:]) if row.entry.rid[1:].isdigit() else 0
+
+
+def group_settings(entries: list[ResultEntry]) -> list[Setting]:
+    """Rows of all valid entries grouped by setting, settings in order of first appearance."""
+    groups: dict[tuple, list[Row]] = {}
+    for entry in entries:
+        for row in rows_of(entry):
+            groups.setdefault(setting_key(row), []).append(row)
+    return [Setting(key, tuple(order_rows(rows))) for key, rows in groups.items()]
+
+
+def rank_of(setting: Setting, row: Row) -> int | None:
+    """1-based rank among valid measured rows with a headline; None for unranked rows."""
+    ranked = [r for r in setting.rows if r.kind == "measured" and headline(r) is not None]
+    return ranked.index(row) + 1 if row in ranked else None
+
+
+def best_measured(setting: Setting) -> Row | None:
+    """The best valid measured row of the setting, or None when there is none."""
+    for row in setting.rows:
+        if row.kind == "measured" and headline(row) is not None:
+            return row
+    return None
+
+
+# --- the article baseline ----------------------------------------------------------------
+
+
+def baseline_rows(entries: list[ResultEntry]) -> list[Row]:
+    """Runs of the baseline document, when it is a valid `reported` document."""
+    for entry in entries:
+        if entry.is_baseline and entry.valid and entry.kind == "reported":
+            return rows_of(entry)
+    return []
+
+
+def workload_differences(a: Row, b: Row) -> list[str]:
+    """Names of the workload fields whose values differ between two runs."""
+    return [f for f in WORKLOAD_KEY_FIELDS if _norm(a.workload(f)) != _norm(b.workload(f))]
+
+
+def match_baseline(row: Row, base_rows: list[Row]) -> Row | None:
+    """The baseline run to compare a run with: same section, closest workload.
+
+    Preference: identical workload key; then same input and output lengths; then the
+    baseline's only run of that section. None when nothing comparable exists.
+    """
+    same = [b for b in base_rows if b.section == row.section]
+    for b in same:
+        if workload_key(b) == workload_key(row):
+            return b
+    for b in same:
+        if b.workload("input_len") == row.workload("input_len") and b.workload(
+            "output_len"
+        ) == row.workload("output_len"):
+            return b
+    return same[0] if len(same) == 1 else None
+
+
+def ratio(value: float | None, reference: float | None) -> float | None:
+    if value is None or reference is None or reference == 0:
+        return None
+    return value / reference

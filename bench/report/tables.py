@@ -1,0 +1,241 @@
+"""The report's tables, rendered with tabulate (GitHub-flavoured Markdown).
+
+Every cell is built here as a string (numbers formatted by `text.num`, untrusted text
+escaped by `text.cell`), and tabulate is called with number parsing off, so what a
+submission wrote is never reinterpreted and the same rows always give the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tabulate import tabulate
+
+from bench.report import text
+from bench.report.rows import (
+    HEADLINE_LABEL,
+    Row,
+    Setting,
+    best_measured,
+    dig,
+    headline,
+    higher_is_better,
+    match_baseline,
+    number,
+    rank_of,
+    ratio,
+    workload_differences,
+)
+
+# (rid, section, run name) -> (decode, prefill) efficiency in percent, from bench.roofline
+Efficiencies = dict[tuple[str, str, str], tuple[float | None, float | None]]
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    return tabulate(
+        [list(r) for r in rows],
+        headers=list(headers),
+        tablefmt="github",
+        disable_numparse=True,
+        stralign="left",
+    )
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    value: Callable[[Row], str]
+
+
+def _stat(metric: str, field: str, digits: int = 1) -> Callable[[Row], str]:
+    return lambda r: text.num(r.metric(metric, field), digits)
+
+
+def _metric(name: str, digits: int = 1) -> Callable[[Row], str]:
+    return lambda r: text.num(r.metric(name), digits)
+
+
+PERFORMANCE_COLUMNS: tuple[Column, ...] = (
+    Column("req/s", _metric("request_throughput_rps", 2)),
+    Column("out tok/s", _metric("output_throughput_tok_s")),
+    Column("total tok/s", _metric("total_throughput_tok_s")),
+    Column("out tok/s/NPU", _metric("output_throughput_per_npu_tok_s")),
+    Column("TTFT p50 ms", _stat("ttft_ms", "median")),
+    Column("TTFT p99 ms", _stat("ttft_ms", "p99")),
+    Column("TPOT p50 ms", _stat("tpot_ms", "median", 2)),
+    Column("TPOT p99 ms", _stat("tpot_ms", "p99", 2)),
+    Column("E2E p50 ms", _stat("e2e_ms", "median")),
+    Column("E2E p99 ms", _stat("e2e_ms", "p99")),
+    Column("tok/s/user", _metric("interactivity_tok_s")),
+)
+
+
+def result_label(row: Row) -> str:
+    """`R3 throughput-512-256`, linked to the result's details."""
+    rid = row.entry.rid
+    return f"[{rid}](#{rid.lower()}) {text.cell(row.name, 40)}"
+
+
+def findings_cell(row: Row) -> str:
+    warnings = len(row.entry.warnings)
+    return f"⚠ {warnings}" if warnings else "✓"
+
+
+def setting_heading(setting: Setting) -> str:
+    row = setting.rows[0]
+    return f"{platform_heading(row)} · {row.section}: {workload_label(row)}"
+
+
+def platform_heading(row: Row) -> str:
+    """`model · accelerator ×count (product) · engine`, escaped."""
+    doc = row.doc
+    acc = dig(doc, "system", "accelerator") or {}
+    hardware = text.inline(acc.get("name") or "unknown accelerator", 40)
+    if isinstance(acc.get("count"), int):
+        hardware += f" ×{acc['count']}"
+    product = dig(doc, "system", "product")
+    if product:
+        hardware += f" ({text.inline(product, 80)})"
+    model = text.inline(dig(doc, "model", "id") or "unknown model", 80)
+    engine = text.inline(dig(doc, "software", "engine", "name") or "unknown engine", 40)
+    return f"{model} · {hardware} · {engine}"
+
+
+def workload_label(row: Row) -> str:
+    """`random 512→256 tok (range 1.0), 200 prompts, concurrency ∞, rate ∞`."""
+
+    def n(v: object) -> str:
+        return text.inline(v, 20) if v is not None else "?"
+
+    parts = [f"{n(row.workload('dataset'))} {n(row.workload('input_len'))}→"]
+    parts[0] += f"{n(row.workload('output_len'))} tok"
+    if row.workload("range_ratio") is not None:
+        parts[0] += f" (range {n(row.workload('range_ratio'))})"
+    parts.append(f"{n(row.workload('num_prompts'))} prompts")
+    conc = row.workload("max_concurrency")
+    parts.append(f"concurrency {'∞' if conc is None else n(conc)}")
+    rate = row.workload("request_rate_rps")
+    parts.append(f"rate {'∞' if rate is None else n(rate) + ' req/s'}")
+    return ", ".join(parts)
+
+
+def article_cell(row: Row, base_rows: list[Row]) -> tuple[str, list[str]]:
+    """The `÷ article` cell and the workload fields that differ (for a footnote)."""
+    if row.entry.is_baseline:
+        return "baseline", []
+    base = match_baseline(row, base_rows)
+    if base is None:
+        return "—", []
+    value = text.ratio(ratio(headline(row), headline(base)))
+    diffs = workload_differences(row, base)
+    return (value + "†" if diffs and value != "—" else value), diffs
+
+
+def performance_table(setting: Setting, base_rows: list[Row]) -> str:
+    best = best_measured(setting)
+    headers = ["#", "result", "kind", *(c.header for c in PERFORMANCE_COLUMNS)]
+    headers += ["÷ article", "÷ best measured", "findings"]
+    body, notes = [], []
+    for row in setting.rows:
+        rank = rank_of(setting, row)
+        art, diffs = article_cell(row, base_rows)
+        if diffs:
+            fields = ", ".join(diffs)
+            notes.append(f"{row.entry.rid}: workload differs from the article's in {fields}")
+        vs_best = "—" if best is None else text.ratio(ratio(headline(row), headline(best)))
+        body.append(
+            [
+                str(rank) if rank is not None else "—",
+                result_label(row),
+                row.kind,
+                *(c.value(row) for c in PERFORMANCE_COLUMNS),
+                art,
+                vs_best,
+                findings_cell(row),
+            ]
+        )
+    better = "higher" if higher_is_better(setting.section) else "lower"
+    lines = [
+        markdown_table(headers, body),
+        "",
+        f"Ranked by {HEADLINE_LABEL[setting.section]} ({better} is better), valid measured "
+        "results only; simulated and reported rows are shown for comparison and not ranked."
+        + ("" if best else " No measured result for this setting yet."),
+    ]
+    if notes:
+        lines += ["", *(f"† {note}." for note in notes)]
+    return "\n".join(lines)
+
+
+def _hbm(row: Row) -> str:
+    memory = dig(row.doc, "measurements", "memory") or {}
+    used = [number(n.get("hbm_used_mib")) for n in memory.get("npus") or [] if isinstance(n, dict)]
+    used = [u for u in used if u is not None]
+    capacity = number(memory.get("hbm_capacity_gib")) or number(
+        dig(row.doc, "system", "accelerator", "hbm_capacity_gib")
+    )
+    used_text = text.num(max(used) / 1024) if used else "—"
+    return f"{used_text} / {text.num(capacity)}"
+
+
+def context_table(setting: Setting, efficiencies: Efficiencies) -> str:
+    headers = ["#", "result", "kind", "weights GiB", "KV cache GiB", "HBM used / total GiB"]
+    headers += ["decode eff.", "prefill eff.", "submitter", "date", "kit"]
+    body = []
+    for row in setting.rows:
+        rank = rank_of(setting, row)
+        memory = dig(row.doc, "measurements", "memory") or {}
+        decode, prefill = efficiencies.get((row.entry.rid, row.section, row.name), (None, None))
+        created = dig(row.doc, "created_utc")
+        body.append(
+            [
+                str(rank) if rank is not None else "—",
+                result_label(row),
+                row.kind,
+                text.num(number(memory.get("weights_gib"))),
+                text.num(number(memory.get("kv_cache_gib"))),
+                _hbm(row),
+                text.percent(decode),
+                text.percent(prefill),
+                text.cell(dig(row.doc, "submitter", "name"), 40),
+                text.cell(created[:10] if isinstance(created, str) else None, 10),
+                text.cell(dig(row.doc, "provenance", "kit_version"), 20),
+            ]
+        )
+    return markdown_table(headers, body)
+
+
+# --- against the article -------------------------------------------------------------------
+
+COMPARED: tuple[tuple[str, tuple[str, ...], int], ...] = (
+    ("req/s", ("request_throughput_rps",), 2),
+    ("out tok/s", ("output_throughput_tok_s",), 1),
+    ("total tok/s", ("total_throughput_tok_s",), 1),
+    ("TTFT p50 ms", ("ttft_ms", "median"), 1),
+    ("TPOT p50 ms", ("tpot_ms", "median"), 2),
+    ("E2E p50 ms", ("e2e_ms", "median"), 1),
+    ("tok/s/user", ("interactivity_tok_s",), 1),
+)
+
+
+def baseline_comparison(base: Row, rows: list[Row]) -> str:
+    """The article's run, then each result's values with their ratio to it."""
+    headers = ["result", "kind", *(label for label, _, _ in COMPARED), "workload differs in"]
+    body = [
+        [
+            f"{result_label(base)} (article)",
+            base.kind,
+            *(text.num(base.metric(*keys), d) for _, keys, d in COMPARED),
+            "—",
+        ]
+    ]
+    for row in rows:
+        cells = []
+        for _, keys, digits in COMPARED:
+            value = row.metric(*keys)
+            r = ratio(value, base.metric(*keys))
+            cells.append(text.num(value, digits) + (f" ({text.ratio(r)})" if r else ""))
+        diffs = ", ".join(workload_differences(row, base)) or "—"
+        body.append([result_label(row), row.kind, *cells, diffs])
+    return markdown_table(headers, body)
