@@ -32,7 +32,8 @@ ASCEND_RUNTIME ?=
 # --- what is measured and where it goes ----------------------------------------------
 PROFILE        ?= seed
 RESULTS_DIR    ?= results
-RUN_DIR        ?= $(RESULTS_DIR)/local
+# Unsubmitted runs (git-ignored; `make clean` keeps them). `make submit` files one under results/.
+RUN_DIR        ?= runs
 ifndef RUN_NAME
 RUN_NAME       := $(PROFILE)-$(shell date -u +%Y%m%dT%H%M%SZ)
 endif
@@ -66,7 +67,7 @@ COMPOSE_ENV = MODEL='$(MODEL)' MODEL_REVISION='$(MODEL_REVISION)' MODELS_DIR='$(
   TP=$(TP) NPUS=$(NPUS) NPU_DEVICE=$(NPU_DEVICE) MEM_FRACTION=$(MEM_FRACTION) PORT=$(PORT) \
   SGLANG_FLAGS='$(SGLANG_FLAGS)' SGLANG_EXTRA_ARGS='$(SGLANG_EXTRA_ARGS)' \
   SGLANG_IMAGE='$(SGLANG_IMAGE)' IMAGE='$(IMAGE)' LOG_DIR='$(abspath $(LOG_DIR))' \
-  PROFILE='$(PROFILE)' RESULTS_DIR='$(abspath $(RESULTS_DIR))' RUN_NAME='$(RUN_NAME)' \
+  PROFILE='$(PROFILE)' RUN_DIR='$(abspath $(RUN_DIR))' RUN_NAME='$(RUN_NAME)' \
   BENCH_UID=$$(id -u) BENCH_GID=$$(id -g)
 COMPOSE_NPU = $(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) --profile npu
 
@@ -120,7 +121,7 @@ all: preflight ## image -> model -> serve -> bench -> memory -> validate -> repo
 	  && $(MAKE) --no-print-directory bench RUN_NAME=$(RUN_NAME) \
 	  && $(MAKE) --no-print-directory memory \
 	  && $(MAKE) --no-print-directory validate FILES=$(RESULT) \
-	  && $(MAKE) --no-print-directory report REPORT=$(RUN_DIR)/$(RUN_NAME).md; } || status=$$?; \
+	  && $(MAKE) --no-print-directory report RESULTS_DIR=$(RUN_DIR) REPORT=$(RUN_DIR)/$(RUN_NAME).md; } || status=$$?; \
 	$(MAKE) --no-print-directory down; \
 	if [ $$status -eq 0 ]; then echo "make all: result $(RESULT), report $(RUN_DIR)/$(RUN_NAME).md"; \
 	else echo "make all: failed (exit $$status); server log kept in $(SERVER_LOG)" >&2; fi; \
@@ -192,7 +193,7 @@ validate: venv ## validate result documents: FILES, or every one under RESULTS_D
 	$(PY) -m bench validate $(or $(FILES),$$(find $(RESULTS_DIR) -name '*.json' | sort))
 
 .PHONY: report
-report: venv ## aggregate RESULTS_DIR into REPORT (default results/REPORT.md)
+report: venv ## aggregate RESULTS_DIR into REPORT beside the article's baseline (default results/REPORT.md)
 	$(PY) -m bench report --results $(RESULTS_DIR) --out $(REPORT)
 
 .PHONY: submit
@@ -224,6 +225,6 @@ lint: venv-test ## ruff on the package, tests and tools; hadolint on Dockerfile.
 	$(VENV)/bin/hadolint --failure-threshold warning Dockerfile.ascend
 
 .PHONY: clean
-clean: ## remove the virtual environment, caches and work files (never results/ or models/)
+clean: ## remove the virtual environment, caches and work files (never results/, runs/ or models/)
 	rm -rf $(VENV) $(WORK_DIR) .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

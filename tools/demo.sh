@@ -93,11 +93,7 @@ stop_sim
 say "bench validate"
 "$PY" -m bench validate "$result"
 
-# The report puts the run beside the article's reported baseline.
-for reference in results/reference/*.json; do
-  if [[ -e "$reference" ]]; then cp "$reference" "$results_dir/"; fi
-done
-say "bench report"
+say "bench report (the run beside the article's reported baseline)"
 "$PY" -m bench report --results "$results_dir" --out "$report"
 
 say "result: $result"

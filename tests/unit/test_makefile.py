@@ -69,8 +69,8 @@ def test_make_n_all_prints_the_pipeline_in_order_with_real_sglang_flags():
         "up --detach --no-deps --wait --wait-timeout 1800 server",
         "-m bench run --profile seed --base-url http://127.0.0.1:30000",
         "-m bench memory --server-log .work/logs/server.log",
-        "-m bench validate results/local/t.json",
-        "-m bench report --results results --out results/local/t.md",
+        "-m bench validate runs/t.json",
+        "-m bench report --results runs --out runs/t.md",
         "--profile npu --profile sim down",
     ]
     positions = [out.find(step) for step in steps]
