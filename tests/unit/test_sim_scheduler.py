@@ -1,0 +1,155 @@
+"""The continuous-batching scheduler: KV admission, queueing, abort, finish reasons.
+
+A tiny profile makes the numbers hand-checkable: 2 bytes of KV per token and exactly
+300 tokens of pool, 5 ms per step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+
+from bench.sim import DEFAULT_PROFILE, profiles_dir
+from bench.sim.model import memory_plan
+from bench.sim.profile import load_profile
+from bench.sim.scheduler import Scheduler, SimRequest
+
+TINY = {
+    "param_count = 7_615_616_512": "param_count = 0",
+    "num_layers = 28": "num_layers = 1",
+    "num_kv_heads = 4": "num_kv_heads = 1",
+    "head_dim = 128": "head_dim = 1",
+    "kv_dtype_bytes = 2": "kv_dtype_bytes = 1",
+    "hbm_gib = 64.0": f"hbm_gib = {300 * 2 / 2**30!r}",
+    "runtime_reserved_gib = 2.0": "runtime_reserved_gib = 0.0",
+    "mem_fraction_static = 0.9": "mem_fraction_static = 1.0",
+    "prefill_overhead_s = 0.025": "prefill_overhead_s = 0.005",
+    "prefill_s_per_token = 1.0376e-4": "prefill_s_per_token = 0.0",
+    "decode_base_s = 0.016967": "decode_base_s = 0.005",
+    "decode_s_per_seq = 0.00025": "decode_s_per_seq = 0.0",
+    "decode_s_per_context_token = 6.5e-8": "decode_s_per_context_token = 0.0",
+}
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    text = (profiles_dir() / f"{DEFAULT_PROFILE}.toml").read_text()
+    for old, new in TINY.items():
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / "tiny.toml"
+    path.write_text(text)
+    return load_profile(str(path))
+
+
+def _req(prompt: int, max_new: int, eos_at: int | None = None) -> SimRequest:
+    return SimRequest(prompt, max_new, tuple(range(max_new)), eos_at=eos_at)
+
+
+async def _until_done(req: SimRequest) -> None:
+    while not req.done:
+        await req.wakeup.wait()
+        req.wakeup.clear()
+
+
+def _run(scheduler: Scheduler, body):
+    async def main():
+        task = asyncio.create_task(scheduler.run())
+        try:
+            return await asyncio.wait_for(body(), timeout=30)
+        finally:
+            scheduler.stop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return asyncio.run(main())
+
+
+def test_tiny_pool_holds_exactly_300_tokens(tiny):
+    assert memory_plan(tiny).kv_pool_tokens == 300
+
+
+def test_request_waits_until_the_pool_can_hold_it(tiny):
+    sched = Scheduler(tiny, speed=1.0)
+    first, second = _req(100, 20), _req(100, 20)  # 120 + 120 fit in 300 tokens
+    third = _req(50, 20)  # 70 more would need 310: it waits for a finish
+
+    async def body():
+        for r in (first, second, third):
+            sched.submit(r)
+        while first.generated < 5:
+            await asyncio.sleep(0.002)
+        assert second.admitted and not third.admitted  # 240 of 300 tokens reserved
+        await _until_done(first)
+        assert third.generated == 0  # admitted only once the first one's tokens were freed
+        await _until_done(third)
+        return sched.used_tokens
+
+    assert _run(sched, body) == 0
+    assert [r.generated for r in (first, second, third)] == [20, 20, 20]
+    assert {r.finish_reason for r in (first, second, third)} == {"length"}
+
+
+def test_a_request_larger_than_the_free_pool_queues_behind_running_ones(tiny):
+    sched = Scheduler(tiny, speed=1.0)
+    running, big = _req(50, 50), _req(150, 100)  # 100 + 250 > 300
+
+    async def body():
+        sched.submit(running)
+        sched.submit(big)
+        await _until_done(running)
+        assert big.generated == 0
+        await _until_done(big)
+
+    _run(sched, body)
+    assert big.generated == 100
+
+
+def test_abort_frees_the_slot_and_its_kv(tiny):
+    sched = Scheduler(tiny, speed=1.0)
+    hog, waiter = _req(100, 150), _req(100, 5)
+
+    async def body():
+        sched.submit(hog)
+        sched.submit(waiter)
+        while hog.generated < 3:
+            await asyncio.sleep(0.005)
+        assert waiter.generated == 0
+        sched.abort(hog)
+        await _until_done(waiter)
+
+    _run(sched, body)
+    assert hog.finish_reason == "abort" and hog.generated < 150
+    assert waiter.finish_reason == "length" and sched.used_tokens == 0
+
+
+def test_eos_stops_early_with_reason_stop(tiny):
+    sched = Scheduler(tiny, speed=1.0)
+    req = _req(10, 50, eos_at=7)
+
+    async def body():
+        sched.submit(req)
+        await _until_done(req)
+
+    _run(sched, body)
+    assert (req.generated, req.finish_reason) == (7, "stop")
+
+
+def test_tokens_per_chunk_wakes_the_writer_every_n_tokens(tiny):
+    sched = Scheduler(tiny, speed=1.0, tokens_per_chunk=4)
+    req = _req(10, 10)
+    seen = []
+
+    async def body():
+        sched.submit(req)
+        while not req.done:
+            await req.wakeup.wait()
+            req.wakeup.clear()
+            seen.append(req.generated)
+            req.sent = req.generated
+
+    _run(sched, body)
+    assert seen == [4, 8, 10]
