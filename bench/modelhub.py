@@ -17,7 +17,6 @@ with it SGLang would fetch the model itself, at no pinned revision and with no m
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.errors import BenchError, InputError, UsageError
+from bench.jsonio import load_document, write_json_atomic
 
 MANIFEST_NAME = "MANIFEST.sha256"
 SOURCE_NAME = "MODEL_SOURCE.json"
@@ -163,15 +163,7 @@ def verify_manifest(directory: Path) -> dict[str, str]:
 
 def read_source(directory: Path) -> dict | None:
     path = directory / SOURCE_NAME
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: not a JSON object")
-    return data
+    return load_document(path) if path.exists() else None
 
 
 def source_record(
@@ -240,7 +232,7 @@ def ensure_model(
             )
     hashes = write_manifest(directory)
     record = source_record(request, revision, hashes, directory)
-    _write_atomic(directory / SOURCE_NAME, json.dumps(record, indent=2) + "\n")
+    write_json_atomic(directory / SOURCE_NAME, record, overwrite=True)
     verify_manifest(directory)
     resolved = f", resolved to commit {revision.commit}" if revision.commit else ""
     log(
