@@ -101,6 +101,12 @@ def collect_memory(
         arch, path = load_model_arch(model_dir, model_config)
         arch_from = f"model_config ({path})"
     npus, smi = npus_from_text(npu_smi_text) if npu_smi_text is not None else ([], None)
+    if smi and smi.processes:  # keep the chips something runs on: the server's
+        busy = {(pr.index, pr.chip) for pr in smi.processes}
+        idle = [n for n in npus if (n["index"], n["chip"]) not in busy]
+        npus = [n for n in npus if (n["index"], n["chip"]) in busy]
+        if idle:
+            notes.append(f"{len(idle)} NPU(s) with no process left out of `npus`")
 
     tp_size = (
         tp
@@ -181,7 +187,10 @@ def collect_memory(
         if smi is None:
             notes.append("npu-smi -t usages gives a whole-percent usage rate: used MiB is +-1%")
         if smi and not smi.processes:
-            notes.append("npu-smi output has no process on any NPU: was the server running?")
+            notes.append(
+                "npu-smi output has no process on any NPU: was the server running? "
+                "(which NPUs it used is unknown, so every NPU is listed)"
+            )
 
     memory = {
         "weights_gib": weights,

@@ -137,3 +137,14 @@ def test_comparison_without_one_side_has_no_difference():
 def test_no_input_at_all_is_an_input_error():
     with pytest.raises(InputError, match="no memory input"):
         collect_memory()
+
+
+def test_npus_without_a_process_are_left_out_when_a_process_table_exists(fixtures):
+    lines = (fixtures / "memory/npu_smi/910b3_x8_64gb_proc_noname.txt").read_text().splitlines()
+    # keep only NPU 0's process row (and the table's header/borders)
+    kept = [
+        ln for ln in lines if not (ln.startswith("| ") and "| 7186" in ln and "71867" not in ln)
+    ]
+    m = collect_memory(npu_smi_text="\n".join(kept))
+    assert [n["index"] for n in m["npus"]] == [0]
+    assert "7 NPU(s) with no process left out of `npus`" in m["notes"]
