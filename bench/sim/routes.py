@@ -187,9 +187,9 @@ class SimState:
                 req.wakeup.clear()
             text = self.tokens.text_of(list(req.token_ids[: req.generated]))
             resp = web.json_response(encoder.full_response(text, req.generated, req.finish_reason))
+            truth["token_ns"] = [time.perf_counter_ns()] * req.generated
             await resp.prepare(request)
             await resp.write_eof()
-            truth["token_ns"] = [time.perf_counter_ns()] * req.generated
             truth["completion_tokens"] = req.generated
             truth["finish_reason"] = req.finish_reason
             self.tokens_out += req.generated
@@ -245,9 +245,8 @@ class SimState:
             )
             if req.sent == 0 and faults.malformed:
                 out += MALFORMED_LINE
+            token_ns.extend([time.perf_counter_ns()] * len(new_ids))  # taken just before the write
             await resp.write(out)
-            now = time.perf_counter_ns()
-            token_ns.extend([now] * len(new_ids))
             req.sent = upto
             self.tokens_out += len(new_ids)
             truth["completion_tokens"] = upto

@@ -39,7 +39,6 @@ class _Running:
         state = SimState(config)
         lines = startup.startup_log_lines(state.profile, state.plan)
         app = state.app()
-        app["sim"] = state
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port, backlog=2048, reuse_address=True)
