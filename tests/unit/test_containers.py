@@ -106,7 +106,9 @@ def test_dockerignore_keeps_weights_results_and_secrets_out_of_the_build():
     lines = (REPO / ".dockerignore").read_text().splitlines()
     assert lines[lines.index("*")] == "*"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
-    assert allowed == {"pyproject.toml", "README.md", "bench", "profiles", "schema"}
+    assert allowed == {
+        "pyproject.toml", "README.md", "bench", "profiles", "schema", "results/reference"
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("profile", ["npu", "sim"])
@@ -205,3 +207,47 @@ def test_env_example_gives_every_compose_variable_a_default():
     assert referenced - {"API_KEY"} <= defined, referenced - defined
     assert "API_KEY" in defined
     assert re.search(r"^MODEL_REVISION=$", example, re.M)
+
+
+def test_the_build_context_holds_what_the_kit_reads_at_run_time(tmp_path):
+    """Copy only what .dockerignore lets in, then use the kit from that copy alone."""
+    import shutil
+
+    lines = (REPO / ".dockerignore").read_text().splitlines()
+    for entry in (line[1:].rstrip("/") for line in lines if line.startswith("!")):
+        source, target = REPO / entry, tmp_path / entry
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    script = (
+        "import bench, pathlib, sys;"
+        "assert pathlib.Path(bench.__file__).is_relative_to(sys.argv[1]), bench.__file__;"
+        "from bench.workload.profile import load_profile; load_profile('seed');"
+        "from bench.sim import tokenizer_dir;"
+        "assert (tokenizer_dir() / 'tokenizer.json').is_file();"
+        "from bench.validate.schema import SCHEMA_PATH; assert SCHEMA_PATH.read_text()"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)},
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    references = sorted((tmp_path / "results" / "reference").glob("*.json"))
+    if references:
+        validate = subprocess.run(
+            [sys.executable, "-m", "bench", "validate", *map(str, references)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)},
+            timeout=60,
+            check=False,
+        )
+        assert validate.returncode == 0, validate.stdout + validate.stderr
