@@ -96,11 +96,16 @@ def check_described_workload_matches(doc: Any) -> list[Issue]:
             continue
         for key in DESCRIBED_FIELDS:
             if key in described and described.get(key) != ran.get(key):
+                actual = ran.get(key)
+                runs_what = (
+                    f"the commands run {_show(actual)} (workload.{key})"
+                    if actual is not None
+                    else f"the commands do not set it (workload.{key} is null)"
+                )
                 out.append(
                     Issue(
                         pointer(*base, "workload_as_described", key),
-                        f"described {key} {_show(described[key])}, but the commands run "
-                        f"{_show(ran.get(key))} (workload.{key})",
+                        f"described {key} {_show(described[key])}, but {runs_what}",
                     )
                 )
     return out

@@ -105,72 +105,77 @@ def check_tokens_per_request_match_workload(doc: Any) -> list[Issue]:
     For `workload` and, when present, `workload_as_described`: mean N_out <= output_len,
     and = output_len when every request is forced to it (ignore_eos, fixed lengths); mean
     N_in within [range_ratio x input_len, input_len] (plus a chat template's tokens).
+    Without an input throughput, total - output stands in for it.
     """
     out = []
     for base, run in runs(doc):
         m = sub(run, "metrics")
-        rps = num(m, "request_throughput_rps")
-        if not rps:
-            continue
-        o, t, i = (
-            num(m, "output_throughput_tok_s"),
-            num(m, "total_throughput_tok_s"),
-            num(m, "input_throughput_tok_s"),
-        )
-        if i is None and None not in (o, t):
-            i = t - o
         for wkey in ("workload", "workload_as_described"):
             w = sub(run, wkey)
-            if not w:
-                continue
-            where = f"{wkey} {w.get('dataset', '?')}"
-            ratio = num(w, "range_ratio")
-            fixed = ratio == 1.0 or w.get("dataset") == "fixed-prompt"
-            out_len, in_len = num(w, "output_len"), num(w, "input_len")
-            if o is not None and out_len:
-                n_out = o / rps
-                forced = fixed and w.get("ignore_eos") is True
-                bad = n_out > out_len * (1 + tol.ARITHMETIC_REL) or (
-                    forced and not close(n_out, out_len, tol.ARITHMETIC_REL)
-                )
-                if bad:
-                    out.append(
-                        Issue(
-                            pointer(*base, "metrics", "output_throughput_tok_s"),
-                            f"output throughput {fmt(o)} tok/s at {fmt(rps)} req/s is {fmt(n_out)} "
-                            f"tokens per request; {where} asks for "
-                            f"{'exactly' if forced else 'at most'} {fmt(out_len)}",
-                        )
-                    )
-            if (
-                i is not None
-                and in_len
-                and w.get("dataset") in ("random", "random-ids", "fixed-prompt")
-            ):
-                n_in = i / rps
-                low = in_len * (1.0 if fixed else (ratio or 0.0))
-                slack = tol.CHAT_TEMPLATE_TOKENS if w.get("api") == "chat" else 1
-                high = in_len * (1 + tol.ARITHMETIC_REL) + slack
-                if not low * (1 - tol.ARITHMETIC_REL) - 1 <= n_in <= high:
-                    key = (
-                        "input_throughput_tok_s"
-                        if "input_throughput_tok_s" in m
-                        else ("total_throughput_tok_s")
-                    )
-                    how = (
-                        ""
-                        if key == "input_throughput_tok_s"
-                        else (f" (total {fmt(t)} - output {fmt(o)})")
-                    )
-                    out.append(
-                        Issue(
-                            pointer(*base, "metrics", key),
-                            f"input throughput {fmt(i)} tok/s{how} at {fmt(rps)} req/s is "
-                            f"{fmt(n_in)} tokens per request; {where} has prompts of "
-                            f"{fmt(low) + '-' if low != in_len else ''}{fmt(in_len)} tokens",
-                        )
-                    )
+            if w:
+                out += _output_per_request(base, m, w, wkey) + _input_per_request(base, m, w, wkey)
     return out
+
+
+def _fixed_lengths(w: dict[str, Any]) -> bool:
+    return num(w, "range_ratio") == 1.0 or w.get("dataset") == "fixed-prompt"
+
+
+def _output_per_request(base: tuple, m: dict, w: dict, wkey: str) -> list[Issue]:
+    rps, o = num(m, "request_throughput_rps"), num(m, "output_throughput_tok_s")
+    out_len = num(w, "output_len")
+    if not rps or o is None or not out_len:
+        return []
+    n_out = o / rps
+    forced = _fixed_lengths(w) and w.get("ignore_eos") is True
+    too_many = n_out > out_len * (1 + tol.ARITHMETIC_REL)
+    if not too_many and not (forced and not close(n_out, out_len, tol.ARITHMETIC_REL)):
+        return []
+    return [
+        Issue(
+            pointer(*base, "metrics", "output_throughput_tok_s"),
+            f"output throughput {fmt(o)} tok/s at {fmt(rps)} req/s is {n_out:.1f} tokens per "
+            f"request; {wkey} ({w.get('dataset')}) asks for "
+            f"{'exactly' if forced else 'at most'} {fmt(out_len)}",
+        )
+    ]
+
+
+def _input_per_request(base: tuple, m: dict, w: dict, wkey: str) -> list[Issue]:
+    rps, in_len = num(m, "request_throughput_rps"), num(w, "input_len")
+    o, t = num(m, "output_throughput_tok_s"), num(m, "total_throughput_tok_s")
+    i = num(m, "input_throughput_tok_s")
+    derived = i is None and None not in (o, t)
+    if derived:
+        i = t - o
+    if not rps or i is None or not in_len:
+        return []
+    if w.get("dataset") not in ("random", "random-ids", "fixed-prompt"):
+        return []
+    n_in = i / rps
+    low = in_len if _fixed_lengths(w) else in_len * (num(w, "range_ratio") or 0.0)
+    slack = tol.CHAT_TEMPLATE_TOKENS if w.get("api") == "chat" else 1
+    if low * (1 - tol.ARITHMETIC_REL) - 1 <= n_in <= in_len * (1 + tol.ARITHMETIC_REL) + slack:
+        return []
+    lengths = fmt(in_len) if low == in_len else f"{fmt(low)}-{fmt(in_len)}"
+    if derived:
+        n_out = o / rps
+        return [
+            Issue(
+                pointer(*base, "metrics", "total_throughput_tok_s"),
+                f"total {fmt(t)} - output {fmt(o)} tok/s at {fmt(rps)} req/s leaves "
+                f"{n_in:.1f} input tokens per request; {wkey} ({w.get('dataset')}) has prompts "
+                f"of {lengths} tokens, which would make the total about "
+                f"{fmt(round(rps * (in_len + n_out)))} tok/s",
+            )
+        ]
+    return [
+        Issue(
+            pointer(*base, "metrics", "input_throughput_tok_s"),
+            f"input throughput {fmt(i)} tok/s at {fmt(rps)} req/s is {n_in:.1f} tokens per "
+            f"request; {wkey} ({w.get('dataset')}) has prompts of {lengths} tokens",
+        )
+    ]
 
 
 def check_request_rate(doc: Any) -> list[Issue]:
