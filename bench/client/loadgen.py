@@ -29,6 +29,7 @@ from bench.client.runinfo import (
 )
 from bench.client.stream import RequestSpec, send_request
 from bench.errors import BenchError, UsageError
+from bench.jsonio import sha256_file
 from bench.metrics import run_metrics
 from bench.records import Record, RecordWriter
 from bench.workload.dataset import (
@@ -36,7 +37,6 @@ from bench.workload.dataset import (
     Tokenizer,
     load_tokenizer,
     random_prompts,
-    sha256_of,
     sharegpt_prompts,
 )
 from bench.workload.schedule import send_offsets_ns
@@ -234,7 +234,7 @@ def workload_of(config: LoadConfig, tokenizer_path: Path) -> dict[str, Any]:
     return {
         "dataset": config.dataset,
         "dataset_path": str(path) if path else None,
-        "dataset_sha256": sha256_of(path) if path else None,
+        "dataset_sha256": sha256_file(path) if path else None,
         "input_len": config.input_len if config.dataset == "random" else None,
         "output_len": config.output_len,
         "range_ratio": config.range_ratio if config.dataset == "random" else None,

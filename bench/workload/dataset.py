@@ -21,7 +21,6 @@ fewer than 2 prompt or output tokens are skipped, as in SGLang.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -146,14 +145,6 @@ def random_prompts(
         )
         for n_in, n_out in zip(input_lens, output_lens, strict=True)
     ]
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _first_two_turns(entry: Any) -> tuple[str, str] | None:
