@@ -167,7 +167,8 @@ bench: venv ## run PROFILE against BASE_URL: one complete result document in RUN
 
 .PHONY: throughput
 throughput: venv ## load-generate against BASE_URL and print throughput (THROUGHPUT_ARGS)
-	$(PY) -m bench throughput --base-url $(BASE_URL) $(THROUGHPUT_ARGS)
+	$(PY) -m bench throughput --base-url $(BASE_URL) \
+	  $$([ -d $(MODELS_DIR)/$(MODEL) ] && echo --tokenizer $(MODELS_DIR)/$(MODEL)) $(THROUGHPUT_ARGS)
 
 .PHONY: latency
 latency: venv ## single-request TTFT/TPOT against BASE_URL (LATENCY_ARGS)

@@ -251,3 +251,13 @@ def test_the_build_context_holds_what_the_kit_reads_at_run_time(tmp_path):
             check=False,
         )
         assert validate.returncode == 0, validate.stdout + validate.stderr
+
+
+@pytest.mark.parametrize("service", ["model", "sim"])
+def test_kit_services_run_real_kit_commands(service):
+    """Each kit container's command parses with the kit's own CLI (no invented flags)."""
+    from bench.cli import build_parser
+
+    command = compose_config("npu", "sim")["services"][service]["command"]
+    args = build_parser().parse_args(command)
+    assert args.command == command[0]
