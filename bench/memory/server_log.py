@@ -41,7 +41,7 @@ _KV = re.compile(
     r"\s*(?:K size:\s*" + _GB + r",\s*V size:\s*" + _GB + r"|KV size:\s*" + _GB + r")"
 )
 _SUMMARY = re.compile(r"max_total_num_tokens=(\d+)(?P<rest>.*)$")
-_SERVER_ARGS = re.compile(r"server_args=ServerArgs\((?P<body>.*)\)\s*$")
+_SERVER_ARGS = re.compile(r"server_args=ServerArgs\((?P<body>.*?)\)?\s*$")
 
 
 @dataclass(frozen=True)

@@ -159,3 +159,14 @@ def test_the_kits_simulator_lines_parse():
     assert r0.weights_gib == round(plan.weights_gib, 2)
     assert r0.kv_cache_gib == pytest.approx(round(plan.k_gib, 2) + round(plan.v_gib, 2))
     assert r0.kv_tokens == plan.kv_pool_tokens == p.max_total_num_tokens
+
+
+def test_server_args_line_cut_short_still_gives_its_settings():
+    # the start of a real server_args line (sgl-project/sglang issue #7883), cut mid-way
+    p = parse_server_log(
+        "[2025-07-09 11:52:19] server_args=ServerArgs(model_path='/home/u/Qwen3-8B', "
+        "dtype='auto', kv_cache_dtype='auto', device='cuda', mem_fraction_static=0.874, "
+        "max_running_requests=None, max_total_tokens=None, chunked_prefill_size=8192, "
+        "page_size=1, tp_size=1, pp_size=1, max_micro_batch_size=None, constrained_json_whi"
+    )
+    assert (p.mem_fraction_static, p.tp_size) == (0.874, 1)
