@@ -1,11 +1,13 @@
 """Writes schema/result.schema.json. The schema is data; this script only keeps it readable.
 
-Run: python tools/build_schema.py   (the test suite checks the committed file is current)
+Run: python tools/build_schema.py   (writes schema/result.schema.json and schema/README.md;
+the test suite checks both committed files are current)
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 SCHEMA_VERSION = "1.0"
@@ -328,7 +330,11 @@ MEMORY = obj(
             "`server_info`, `model_config`, `reported`).",
             "additionalProperties": {"type": "string"},
         },
-        "reconciliation": {"type": "array", "items": {"$ref": "#/$defs/reconciliation"}},
+        "reconciliation": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/reconciliation"},
+            "description": "Each memory figure beside what the model and settings imply.",
+        },
         "notes": {
             "type": "array",
             "items": {"type": "string"},
@@ -653,13 +659,24 @@ SCHEMA = {
     },
 }
 
-OUT = Path(__file__).resolve().parent.parent / "schema" / "result.schema.json"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "schema" / "result.schema.json"
+DOCS = ROOT / "schema" / "README.md"
 
 
 def render() -> str:
     return json.dumps(SCHEMA, indent=2, ensure_ascii=False) + "\n"
 
 
+def render_docs() -> str:
+    """schema/README.md: every field of the schema, generated (bench.validate.schema_docs)."""
+    sys.path.insert(0, str(ROOT))
+    from bench.validate.schema_docs import render as render_markdown
+
+    return render_markdown(SCHEMA)
+
+
 if __name__ == "__main__":
     OUT.write_text(render(), encoding="utf-8")
-    print(f"wrote {OUT}")
+    DOCS.write_text(render_docs(), encoding="utf-8")
+    print(f"wrote {OUT} and {DOCS}")
