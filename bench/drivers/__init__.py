@@ -1,0 +1,1 @@
+"""External measuring programs (sglang.bench_serving) mapped into the kit's result document."""

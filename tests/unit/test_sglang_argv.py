@@ -1,0 +1,95 @@
+"""The sglang.bench_serving command lines the kit builds: equivalent, and as written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.drivers.sglang_bench_serving import (
+    SglangInstall,
+    SglangRun,
+    as_written_argv,
+    build_argv,
+    process_timeout_s,
+)
+from bench.errors import UsageError
+
+NEW = SglangInstall(version="0.5.3", has_warmup_flag=True)
+OLD = SglangInstall(version="0.4.0", has_warmup_flag=False)
+OUT = Path("/tmp/out.jsonl")
+
+
+def flags(argv):
+    """argv after `-m sglang.bench_serving`, as {flag: value or True}."""
+    rest = argv[argv.index("sglang.bench_serving") + 1 :]
+    out, i = {}, 0
+    while i < len(rest):
+        if i + 1 < len(rest) and not rest[i + 1].startswith("--"):
+            out[rest[i]] = rest[i + 1]
+            i += 2
+        else:
+            out[rest[i]] = True
+            i += 1
+    return out
+
+
+def test_kit_random_workload_becomes_random_ids_with_fixed_lengths():
+    run = SglangRun(base_url="http://127.0.0.1:9", num_prompts=200, max_concurrency=64)
+    f = flags(build_argv(run, OUT, NEW))
+    assert f["--backend"] == "sglang-oai-chat"
+    assert f["--dataset-name"] == "random-ids"  # `random` would download ShareGPT
+    assert (f["--random-input-len"], f["--random-output-len"]) == ("512", "256")
+    assert f["--random-range-ratio"] == "1"
+    assert (f["--num-prompts"], f["--max-concurrency"], f["--seed"]) == ("200", "64", "1")
+    assert "--request-rate" not in f  # infinite is sglang's default
+    assert f["--warmup-requests"] == "1"
+    assert f["--output-file"] == str(OUT) and f["--output-details"] is True
+
+
+def test_rate_model_tokenizer_and_api_are_passed():
+    run = SglangRun(
+        base_url="http://h:1", api="generate", request_rate=2.5, model="m", tokenizer="/tok"
+    )
+    f = flags(build_argv(run, OUT, NEW))
+    assert (f["--backend"], f["--request-rate"]) == ("sglang", "2.5")
+    assert (f["--model"], f["--tokenizer"]) == ("m", "/tok")
+
+
+def test_warmup_flag_only_where_the_release_has_it():
+    assert "--warmup-requests" not in build_argv(SglangRun(base_url="http://h:1"), OUT, OLD)
+
+
+def test_sharegpt_needs_a_local_file():
+    with pytest.raises(UsageError, match="--dataset-path"):
+        build_argv(SglangRun(base_url="http://h:1", dataset="sharegpt"), OUT, NEW)
+    run = SglangRun(base_url="http://h:1", dataset="sharegpt", dataset_path="/d.json")
+    f = flags(build_argv(run, OUT, NEW))
+    assert (f["--dataset-name"], f["--dataset-path"]) == ("sharegpt", "/d.json")
+    assert f["--sharegpt-output-len"] == "256"
+
+
+def test_the_article_command_is_kept_exactly_as_written():
+    argv = as_written_argv("http://127.0.0.1:30000", OUT, "/s.json", python="python3")
+    assert argv[:13] == [
+        "python3", "-m", "sglang.bench_serving",
+        "--backend", "sglang",
+        "--base-url", "http://127.0.0.1:30000",
+        "--num-prompts", "200",
+        "--random-input-len", "512",
+        "--random-output-len", "256",
+    ]  # fmt: skip
+    assert "--dataset-name" not in argv  # so sglang runs its default: sharegpt
+    assert argv[13:] == [
+        "--dataset-path", "/s.json", "--output-file", str(OUT), "--output-details"
+    ]  # fmt: skip
+
+
+def test_the_article_command_without_a_local_sharegpt_file_fails_clearly():
+    with pytest.raises(UsageError, match="ShareGPT, which it would download"):
+        build_argv(SglangRun(base_url="http://h:1", as_written=True), OUT, NEW)
+
+
+def test_process_timeout_covers_every_wave_of_requests():
+    run = SglangRun(base_url="http://h:1", num_prompts=10, max_concurrency=4, timeout_s=30)
+    assert process_timeout_s(run) == 120 + 30 * (3 + 1)  # 3 waves + the warm-up
