@@ -110,7 +110,9 @@ def _model_facts(doc: dict) -> dict | None:
     }
 
 
-def _run_bounds(run: dict, kind: str, m: dict, n: int, bw: float, flops: float) -> dict | None:
+def _run_bounds(
+    run: dict, kind: str, m: dict, n: int, bw: float | None, flops: float | None
+) -> dict | None:
     metrics = run.get("metrics") or {}
     workload = run.get("workload") or {}
     done = _num(metrics.get("requests_completed")) or 0
@@ -125,18 +127,24 @@ def _run_bounds(run: dict, kind: str, m: dict, n: int, bw: float, flops: float) 
         else _num(workload.get("output_len"))
     )
     tpot, ttft = _stat(metrics, "tpot_ms"), _stat(metrics, "ttft_ms")
-    if n_in is None:
-        return None
     batch = 1.0 if kind == "latency" else (_num(metrics.get("achieved_concurrency")) or 1.0)
-    out: dict = {"name": run.get("name"), "kind": kind, "input_tokens": round(n_in, 1)}
-    context = n_in + max((n_out or 1) - 1, 0) / 2
-    if m["kv_bytes_per_token"] is not None and tpot:
-        step_bytes = m["weight_bytes"] + batch * m["kv_bytes_per_token"] * context
+    out: dict = {
+        "name": run.get("name"),
+        "kind": kind,
+        "input_tokens": round(n_in, 1) if n_in is not None else None,
+    }
+    # Unknown prompt length: the KV read is left out, so the bound is weights only (still a
+    # lower bound, only a looser one).
+    context = n_in + max((n_out or 1) - 1, 0) / 2 if n_in is not None else None
+    if bw and tpot:
+        kv_read = batch * (m["kv_bytes_per_token"] or 0) * (context or 0)
+        step_bytes = m["weight_bytes"] + kv_read
         tpot_min = step_bytes / (n * bw) * 1e3
         out["decode"] = {
             "batch": round(batch, 2),
             "batch_from": "one request" if kind == "latency" else "achieved_concurrency (approx.)",
-            "context_tokens": round(context, 1),
+            "context_tokens": round(context, 1) if context is not None else None,
+            "kv_read_counted": bool(kv_read),
             "bytes_per_step": round(step_bytes),
             "tpot_ms": tpot,
             "tpot_min_ms": round(tpot_min, 3),
@@ -144,11 +152,11 @@ def _run_bounds(run: dict, kind: str, m: dict, n: int, bw: float, flops: float) 
             "achieved_tb_s": round(step_bytes / (tpot / 1e3) / 1e12, 3),
         }
     single = kind == "latency" or _num(workload.get("max_concurrency")) == 1
-    if ttft and single:  # under load TTFT is mostly queueing: no prefill bound there
+    if flops and ttft and single and n_in is not None:  # under load TTFT is mostly queueing
         attn = 2 * (m["num_layers"] or 0) * n_in**2 * (m["attention_width"] or 0)
         total = 2 * m["parameters"] * n_in + attn
         compute_ms = total / (n * flops) * 1e3
-        memory_ms = m["weight_bytes"] / (n * bw) * 1e3
+        memory_ms = m["weight_bytes"] / (n * bw) * 1e3 if bw else 0.0
         ttft_min = max(compute_ms, memory_ms)
         out["prefill"] = {
             "flops": round(total),
@@ -159,6 +167,11 @@ def _run_bounds(run: dict, kind: str, m: dict, n: int, bw: float, flops: float) 
             "efficiency_pct": round(100 * ttft_min / ttft, 1),
             "achieved_tflops": round(total / (ttft / 1e3) / 1e12, 1),
         }
+    if n_in is None:
+        out["notes"] = [
+            "input length unknown: the decode bound counts weights only (no KV "
+            "read) and there is no prefill bound"
+        ]
     return out if ("decode" in out or "prefill" in out) else None
 
 
@@ -166,17 +179,18 @@ def analyse(document: dict, peaks: dict | None = None) -> dict | None:
     """Roofline bounds and efficiencies of every run in a result document.
 
     `peaks` overrides hardware.toml: {"hbm_tb_s": X, "bf16_tflops": Y} (either or both), or
-    a full entry. Returns None when the document lacks what the bounds need (the model's
-    size, a known accelerator or override peaks, a run with TTFT or TPOT).
+    a full entry. With only a bandwidth there is no prefill bound, with only FLOPS no decode
+    bound. Returns None when the document lacks what the bounds need (the model's size, a
+    known accelerator or an override peak, a run with TTFT or TPOT).
     """
     system = document.get("system") or {}
     accel = system.get("accelerator") or {}
-    entry = find_peaks(accel.get("name"))
+    entry = find_peaks(accel.get("name")) or find_peaks(system.get("product"))
     peaks = peaks or {}
     bw = _num(peaks.get("hbm_tb_s")) or (entry or {}).get("hbm_tb_s")
     flops = _num(peaks.get("bf16_tflops")) or (entry or {}).get("bf16_tflops")
     model = _model_facts(document)
-    if model is None or not bw or not flops:
+    if model is None or not (bw or flops):
         return None
     args = (document.get("server") or {}).get("args") or {}
     n = int(_num(args.get("tp_size")) or _num(accel.get("count")) or 1)
@@ -185,7 +199,7 @@ def analyse(document: dict, peaks: dict | None = None) -> dict | None:
     for kind in ("latency", "throughput"):
         for run in measurements.get(kind) or []:
             if isinstance(run, dict) and (
-                r := _run_bounds(run, kind, model, n, bw * 1e12, flops * 1e12)
+                r := _run_bounds(run, kind, model, n, bw and bw * 1e12, flops and flops * 1e12)
             ):
                 runs.append(r)
     if not runs:
@@ -196,7 +210,7 @@ def analyse(document: dict, peaks: dict | None = None) -> dict | None:
     return {
         "kind": document.get("kind"),
         "hardware": {
-            "accelerator": accel.get("name"),
+            "accelerator": accel.get("name") or system.get("product"),
             "peaks_from": (entry or {}).get("name"),
             "overridden": overridden,
             "count": n,

@@ -79,6 +79,8 @@ def render(result: dict) -> str:
             missingval="-",
         )
     )
+    for r in result["runs"]:
+        lines += [f"{r['name']}: {note}" for note in r.get("notes", [])]
     lines += ["", "left out: " + "; ".join(result["leaves_out"])]
     return "\n".join(lines)
 

@@ -121,6 +121,25 @@ def test_unknown_accelerator_without_override_cannot_be_bounded():
     assert analyse(article_like(accelerator="Mystery-1"), {"hbm_tb_s": 2, "bf16_tflops": 100})
 
 
+def test_unknown_input_length_bounds_decode_by_the_weights_alone():
+    doc = article_like(accelerator=None)
+    doc["system"]["product"] = "Atlas 800T"  # a server name: 910B of unknown variant
+    doc["measurements"]["latency"][0]["workload"]["input_len"] = None
+    r = analyse(doc)
+    assert r["hardware"]["peaks_from"] == "910B"
+    d = r["runs"][0]["decode"]
+    assert d["bytes_per_step"] == 15_231_233_024 and d["kv_read_counted"] is False
+    assert r["tpot_min_ms"] == pytest.approx(15_231_233_024 / 1.6e12 * 1e3, abs=1e-3)  # 9.52
+    assert r["prefill_efficiency_pct"] is None
+    assert "input length unknown" in r["runs"][0]["notes"][0]
+
+
+def test_a_bandwidth_alone_gives_the_decode_bound_only():
+    r = analyse(article_like(accelerator="Mystery-1"), {"hbm_tb_s": 1.6})
+    assert r["tpot_min_ms"] == pytest.approx(9.675, abs=1e-3)
+    assert r["prefill_efficiency_pct"] is None and "prefill" not in r["runs"][0]
+
+
 def test_model_without_size_cannot_be_bounded():
     doc = article_like()
     del doc["model"]["parameter_count"], doc["model"]["weight_bytes"]
