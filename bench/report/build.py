@@ -75,8 +75,8 @@ def render_plots(entries: list[ResultEntry]) -> list[plotting.Plot]:
             if row.section == "throughput":
                 platforms.setdefault(platform_key(row), []).append(row)
     out: list[plotting.Plot] = []
-    for index, rows in enumerate(platforms.values(), start=1):
-        plot = plotting.throughput_vs_interactivity(index, rows, platform_heading(rows[0]))
+    for rows in platforms.values():  # numbered 1, 2, ... among the groups that have a point
+        plot = plotting.throughput_vs_interactivity(len(out) + 1, rows, platform_heading(rows[0]))
         if plot is not None:
             out.append(plot)
     for entry in entries:

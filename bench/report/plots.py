@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from bench.report.rows import Row
+from bench.report.rows import Row, dig, number
 
 SIZE_IN = (7.0, 4.2)
 DPI = 100
@@ -112,6 +112,20 @@ def throughput_vs_interactivity(index: int, rows: list[Row], title: str) -> Plot
     return Plot(f"throughput-vs-interactivity-{index}.png", heading, alt, caption, png)
 
 
+def ladder_points(row: Row, metric: str) -> list[tuple[int, float]]:
+    """(position, value) of the statistics a run states, at min, p50, p90, p99, max.
+
+    A single value (count 1, no order statistics given) is drawn once, at p50: it is the
+    whole distribution, and drawing it five times would pretend to more.
+    """
+    pts = [(i, number(dig(row.run, "metrics", metric, f))) for i, (f, _) in enumerate(LADDER)]
+    found = [(i, v) for i, v in pts if v is not None]
+    if not found and dig(row.run, "metrics", metric, "count") == 1:
+        mean = number(dig(row.run, "metrics", metric, "mean"))
+        found = [(1, mean)] if mean is not None else []
+    return found
+
+
 def latency_ladder(rid: str, kind: str, rows: list[Row]) -> Plot | None:
     """TTFT, TPOT and E2E of every run of one result at min, p50, p90, p99 and max.
 
@@ -121,9 +135,7 @@ def latency_ladder(rid: str, kind: str, rows: list[Row]) -> Plot | None:
     import matplotlib.style as mpl_style
 
     labels = [f"{row.section} run {i}" for i, row in enumerate(rows, start=1)]
-    found = any(
-        row.metric(m, f) is not None for row in rows for m, _ in LATENCIES for f, _ in LADDER
-    )
+    found = any(ladder_points(row, m) for row in rows for m, _ in LATENCIES)
     if not found:
         return None
     marker, line, filled = _style(kind)
@@ -132,8 +144,7 @@ def latency_ladder(rid: str, kind: str, rows: list[Row]) -> Plot | None:
         for ax, (metric, title) in zip(axes, LATENCIES, strict=True):
             drawn = False
             for label, row in zip(labels, rows, strict=True):
-                pts = [(i, row.metric(metric, f)) for i, (f, _) in enumerate(LADDER)]
-                pts = [(i, v) for i, v in pts if v is not None]
+                pts = ladder_points(row, metric)
                 if not pts:
                     continue
                 ax.plot(

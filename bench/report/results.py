@@ -7,6 +7,7 @@ reason, so one bad file never hides the others and never stops the report.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class ResultEntry:
     doc: dict[str, Any] | None  # None when the file could not be read
     issues: tuple[Issue, ...]
     is_baseline: bool = False
+    in_results: bool = True  # False for the baseline when it was read from elsewhere
 
     @property
     def kind(self) -> str:
@@ -140,14 +142,12 @@ def load_entries(
     if base is not None and base not in resolved:
         ordered.append((base, True))
     ordered += [(p, base is not None and p.resolve() == base) for p in files]
-    return [
-        read_entry(
-            path,
-            f"R{i}",
-            report_dir,
-            is_baseline=is_base,
-            loader=loader,
-            validator=validator,
+    entries = []
+    for i, (path, is_base) in enumerate(ordered, start=1):
+        entry = read_entry(
+            path, f"R{i}", report_dir, is_baseline=is_base, loader=loader, validator=validator
         )
-        for i, (path, is_base) in enumerate(ordered, start=1)
-    ]
+        if path.resolve() not in resolved:
+            entry = dataclasses.replace(entry, in_results=False)
+        entries.append(entry)
+    return entries

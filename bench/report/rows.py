@@ -14,6 +14,7 @@ from typing import Any
 from bench.report.results import ResultEntry
 
 SECTIONS = ("throughput", "latency")
+ORDER_STATISTICS = ("median", "p90", "p99", "min", "max")
 
 # Workload fields that make two runs the same experiment (grouping and baseline matching).
 WORKLOAD_KEY_FIELDS = (
@@ -62,10 +63,32 @@ class Row:
         return self.entry.kind
 
     def metric(self, *keys: str) -> float | None:
-        return number(dig(self.run, "metrics", *keys))
+        """A metric (`"output_throughput_tok_s"`) or a statistic (`"tpot_ms", "median"`).
+
+        A statistic over a single value (count 1, as a publication's one timed request) is
+        that value: its median, percentiles, min and max all equal its mean.
+        """
+        value = number(dig(self.run, "metrics", *keys))
+        if value is None and len(keys) == 2 and keys[1] in ORDER_STATISTICS:
+            stats = dig(self.run, "metrics", keys[0])
+            if dig(stats, "count") == 1:
+                value = number(dig(stats, "mean"))
+        return value
 
     def workload(self, field: str) -> Any:
         return dig(self.run, "workload", field)
+
+    def described(self, field: str) -> Any:
+        """The workload as a publication describes it (`workload_as_described`), field by
+        field, falling back to the workload its commands define."""
+        described = dig(self.run, "workload_as_described")
+        if isinstance(described, dict) and field in described:
+            return described[field]
+        return self.workload(field)
+
+    @property
+    def has_description(self) -> bool:
+        return isinstance(dig(self.run, "workload_as_described"), dict)
 
 
 def rows_of(entry: ResultEntry) -> list[Row]:
@@ -191,20 +214,43 @@ def workload_differences(a: Row, b: Row) -> list[str]:
     return [f for f in WORKLOAD_KEY_FIELDS if _norm(a.workload(f)) != _norm(b.workload(f))]
 
 
+def baseline_differences(row: Row, base: Row) -> tuple[list[str], str]:
+    """Workload fields where `row` differs from the baseline run, and against what.
+
+    A publication's run may carry two workloads: what its commands define (`as run`) and
+    what its prose describes (`as described`). The row is compared with the one it is
+    closer to; on a tie, with what was run.
+    """
+    as_run = workload_differences(row, base)
+    if not base.has_description:
+        return as_run, "as run"
+    described = [
+        f for f in WORKLOAD_KEY_FIELDS if _norm(row.workload(f)) != _norm(base.described(f))
+    ]
+    return (described, "as described") if len(described) < len(as_run) else (as_run, "as run")
+
+
 def match_baseline(row: Row, base_rows: list[Row]) -> Row | None:
     """The baseline run to compare a run with: same section, closest workload.
 
-    Preference: identical workload key; then same input and output lengths; then the
-    baseline's only run of that section. None when nothing comparable exists.
+    Preference: identical workload key (as run, then as described); then the same input
+    and output lengths; then the baseline's only run of that section. None when nothing
+    comparable exists.
     """
     same = [b for b in base_rows if b.section == row.section]
+    key = workload_key(row)
     for b in same:
-        if workload_key(b) == workload_key(row):
+        if workload_key(b) == key:
             return b
     for b in same:
-        if b.workload("input_len") == row.workload("input_len") and b.workload(
-            "output_len"
-        ) == row.workload("output_len"):
+        if (b.section, *(_norm(b.described(f)) for f in WORKLOAD_KEY_FIELDS)) == key:
+            return b
+    lengths = (row.workload("input_len"), row.workload("output_len"))
+    for b in same:
+        if lengths in (
+            (b.workload("input_len"), b.workload("output_len")),
+            (b.described("input_len"), b.described("output_len")),
+        ):
             return b
     return same[0] if len(same) == 1 else None
 

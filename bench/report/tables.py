@@ -17,6 +17,7 @@ from bench.report.rows import (
     HEADLINE_LABEL,
     Row,
     Setting,
+    baseline_differences,
     best_measured,
     dig,
     headline,
@@ -25,7 +26,6 @@ from bench.report.rows import (
     number,
     rank_of,
     ratio,
-    workload_differences,
 )
 
 # (rid, section, run name) -> (decode, prefill) efficiency in percent, from bench.roofline
@@ -103,33 +103,44 @@ def platform_heading(row: Row) -> str:
 
 
 def workload_label(row: Row) -> str:
-    """`random 512→256 tok (range 1.0), 200 prompts, concurrency ∞, rate ∞`."""
+    """`random 512→256 tok (range 1.0), 200 prompts, concurrency ∞, rate ∞`, and for a
+    publication whose prose describes another workload than its commands ran, that too."""
+    label = _workload_text(row.workload)
+    if row.has_description:
+        label += f" (as run; described as {_workload_text(row.described)})"
+    return label
 
+
+def _workload_text(get) -> str:
     def n(v: object) -> str:
         return text.inline(v, 20) if v is not None else "?"
 
-    parts = [f"{n(row.workload('dataset'))} {n(row.workload('input_len'))}→"]
-    parts[0] += f"{n(row.workload('output_len'))} tok"
-    if row.workload("range_ratio") is not None:
-        parts[0] += f" (range {n(row.workload('range_ratio'))})"
-    parts.append(f"{n(row.workload('num_prompts'))} prompts")
-    conc = row.workload("max_concurrency")
-    parts.append(f"concurrency {'∞' if conc is None else n(conc)}")
-    rate = row.workload("request_rate_rps")
-    parts.append(f"rate {'∞' if rate is None else n(rate) + ' req/s'}")
-    return ", ".join(parts)
+    head = f"{n(get('dataset'))} {n(get('input_len'))}→{n(get('output_len'))} tok"
+    if get("range_ratio") is not None:
+        head += f" (range {n(get('range_ratio'))})"
+    conc, rate = get("max_concurrency"), get("request_rate_rps")
+    return ", ".join(
+        [
+            head,
+            f"{n(get('num_prompts'))} prompt{'' if get('num_prompts') == 1 else 's'}",
+            f"concurrency {'∞' if conc is None else n(conc)}",
+            f"rate {'∞' if rate is None else n(rate) + ' req/s'}",
+        ]
+    )
 
 
-def article_cell(row: Row, base_rows: list[Row]) -> tuple[str, list[str]]:
-    """The `÷ article` cell and the workload fields that differ (for a footnote)."""
+def article_cell(row: Row, base_rows: list[Row]) -> tuple[str, str]:
+    """The `÷ article` cell, and a footnote naming the workload fields that differ."""
     if row.entry.is_baseline:
-        return "baseline", []
+        return "baseline", ""
     base = match_baseline(row, base_rows)
     if base is None:
-        return "—", []
+        return "—", ""
     value = text.ratio(ratio(headline(row), headline(base)))
-    diffs = workload_differences(row, base)
-    return (value + "†" if diffs and value != "—" else value), diffs
+    diffs, against = baseline_differences(row, base)
+    if not diffs or value == "—":
+        return value, ""
+    return value + "†", f"differs from the article's workload ({against}) in {', '.join(diffs)}"
 
 
 def performance_table(setting: Setting, base_rows: list[Row]) -> str:
@@ -139,10 +150,9 @@ def performance_table(setting: Setting, base_rows: list[Row]) -> str:
     body, notes = [], []
     for row in setting.rows:
         rank = rank_of(setting, row)
-        art, diffs = article_cell(row, base_rows)
-        if diffs:
-            fields = ", ".join(diffs)
-            notes.append(f"{row.entry.rid}: workload differs from the article's in {fields}")
+        art, note = article_cell(row, base_rows)
+        if note:
+            notes.append(f"{row.entry.rid} {text.inline(row.name, 40)}: {note}")
         vs_best = "—" if best is None else text.ratio(ratio(headline(row), headline(best)))
         body.append(
             [
@@ -236,6 +246,7 @@ def baseline_comparison(base: Row, rows: list[Row]) -> str:
             value = row.metric(*keys)
             r = ratio(value, base.metric(*keys))
             cells.append(text.num(value, digits) + (f" ({text.ratio(r)})" if r else ""))
-        diffs = ", ".join(workload_differences(row, base)) or "—"
+        fields, against = baseline_differences(row, base)
+        diffs = f"{', '.join(fields)} ({against})" if fields else f"— ({against})"
         body.append([result_label(row), row.kind, *cells, diffs])
     return markdown_table(headers, body)

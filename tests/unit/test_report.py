@@ -207,3 +207,44 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["report", "--results", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("Error: results directory not found") and err.count("\n") == 1
+
+
+MALFORMED_AT = [
+    ("submitter",),
+    ("provenance",),
+    ("system",),
+    ("system", "accelerator"),
+    ("software",),
+    ("software", "engine"),
+    ("model",),
+    ("server",),
+    ("server", "args"),
+    ("citation",),
+    ("measurements",),
+    ("measurements", "memory"),
+    ("measurements", "throughput"),
+    ("measurements", "throughput", 0),
+    ("measurements", "throughput", 0, "metrics"),
+    ("measurements", "throughput", 0, "metrics", "ttft_ms"),
+    ("measurements", "throughput", 0, "workload"),
+]
+GARBAGE = [None, "x|<b>bold</b>", [1, "<i>"], {"<k>": "|"}, -7]
+
+
+def test_malformed_documents_never_crash_the_report_and_are_listed_invalid(tmp_path):
+    directory = tmp_path / "results"
+    for i, keys in enumerate(MALFORMED_AT):
+        for j, garbage in enumerate(GARBAGE):
+            doc = docs.measured()
+            target = doc
+            for key in keys[:-1]:
+                target = target[key]
+            target[keys[-1]] = garbage
+            docs.write(directory, f"bad-{i:02d}-{j}.json", doc)
+    md = _report(directory, None).markdown
+    assert "<b>" not in md and "<i>" not in md and "<k>" not in md
+    for table in _tables(md):
+        assert len({_cells(line) for line in table}) == 1, table
+    invalid = _section(md, "Invalid results (not ranked)")
+    listed = len(re.findall(r"^\| \[R\d+\]", invalid, flags=re.MULTILINE))
+    assert listed >= len(MALFORMED_AT) * (len(GARBAGE) - 1)
