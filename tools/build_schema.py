@@ -361,6 +361,44 @@ ACCURACY = obj(
         },
         "requests_compared": integer("Requests compared with ground truth."),
         "simulator_speed": nnum("The simulator's --speed during the self-test."),
+        "tpot_abs_error_pct": {
+            "$ref": "#/$defs/stats",
+            "description": "|measured - true| / true TPOT, in percent.",
+        },
+        "ttft_send_side_ms": {
+            "$ref": "#/$defs/stats",
+            "description": "Simulator arrival - client send: the client's send overhead plus any "
+            "wait in the simulator's HTTP layer before it stamped the arrival (part of the TTFT "
+            "error).",
+        },
+        "ttft_receive_side_ms": {
+            "$ref": "#/$defs/stats",
+            "description": "|client receipt - simulator write| of the first token: delivery and "
+            "client read delay (the rest of the TTFT error).",
+        },
+        "per_concurrency": {
+            "type": "array",
+            "description": "The same comparison at each concurrency level.",
+            "items": obj(
+                "One concurrency level of the self-test.",
+                {
+                    "concurrency": integer("Requests in flight."),
+                    "requests_compared": integer("Requests compared with ground truth."),
+                    "ttft_abs_error_ms": {"$ref": "#/$defs/stats", "description": "|TTFT error|."},
+                    "tpot_abs_error_ms": {"$ref": "#/$defs/stats", "description": "|TPOT error|."},
+                    "tpot_abs_error_pct": {
+                        "$ref": "#/$defs/stats",
+                        "description": "|TPOT error| in percent of the true TPOT.",
+                    },
+                    "output_tokens_exact": {
+                        "type": "boolean",
+                        "description": "Every N_out equalled the ground truth.",
+                    },
+                },
+                required=["concurrency"],
+            ),
+        },
+        "workload": nstr("The self-test's workload, in words."),
     },
 )
 
