@@ -52,7 +52,7 @@ class SimState:
         self.port = config.port
         self.arrivals = 0
         self.crashed = asyncio.Event()
-        self.open_transports: set[asyncio.BaseTransport] = set()
+        self.on_crash = None  # set by the runner: close the listener, reset every connection
         self._gen_sample = (time.perf_counter_ns(), 0)
         self.tokens_out = 0
 
@@ -152,8 +152,21 @@ class SimState:
         self.arrivals += 1
         crash_after = self.config.faults.crash_after
         if crash_after is not None and index >= crash_after:
+            self.truth.write(
+                {
+                    "id": None,
+                    "rid": request.headers.get("X-Request-Id") or spec.body_rid,
+                    "endpoint": request.path,
+                    "arrival_ns": arrival_ns,
+                    "prompt_tokens": spec.prompt_tokens,
+                    "completion_tokens": 0,
+                    "token_ns": [],
+                    "finish_reason": "error",
+                    "fault": "crash",
+                }
+            )
             self.crash(request)
-            raise ConnectionResetError("simulated crash")
+            return web.Response(status=500)  # never sent: the connection is already reset
         faults = decide(self.config.faults, self.config.seed, index)
         rid = uuid.UUID(
             int=random.Random(f"{self.config.seed}/id/{index}").getrandbits(128), version=4
@@ -175,7 +188,6 @@ class SimState:
             return _error(500, "Internal server error (simulated fault)", "InternalServerError")
         req = self._engine_request(spec, index)
         encoder = wire.Encoder.for_request(endpoint, rid, spec.model, spec.prompt_tokens)
-        self.open_transports.add(request.transport)
         try:
             if faults.stall_s:
                 await asyncio.sleep(faults.stall_s / self.config.speed)
@@ -195,10 +207,11 @@ class SimState:
             self.tokens_out += req.generated
             return resp
         finally:
-            self.open_transports.discard(request.transport)
             if not req.done:
                 self.scheduler.abort(req)
                 truth["finish_reason"] = "abort"
+                if self.crashed.is_set():
+                    truth["fault"] = "+".join([*faults.names, "crash"])
             self.truth.write(truth)
 
     def _engine_request(self, spec: GenSpec, index: int) -> SimRequest:
@@ -262,11 +275,11 @@ class SimState:
 
     # -- the crash fault ------------------------------------------------------------------
     def crash(self, request: web.Request | None = None) -> None:
-        """Reset every open connection (and this one) and signal the runner to stop."""
-        for transport in list(self.open_transports):
-            transport.abort()
+        """Reset this connection and every other one, stop listening, signal the runner."""
         if request is not None and request.transport is not None:
             request.transport.abort()
+        if self.on_crash is not None:
+            self.on_crash()
         self.crashed.set()
 
 

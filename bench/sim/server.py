@@ -29,10 +29,21 @@ CRASH_EXIT_CODE = 3
 class _Running:
     """The started pieces of one simulator on the current event loop."""
 
-    def __init__(self, state: SimState, runner: web.AppRunner, task: asyncio.Task):
+    def __init__(self, state: SimState, runner: web.AppRunner, site, task: asyncio.Task):
         self.state = state
         self.runner = runner
+        self.site = site
         self.task = task
+        state.on_crash = self.crash_now
+
+    def crash_now(self) -> None:
+        """The crash fault: stop listening and reset every connection, as a dying process does."""
+        server = self.site._server  # the asyncio.Server: closing it stops accepting at once
+        if server is not None:
+            server.close()
+        for handler in self.runner.server.connections if self.runner.server else []:
+            if handler.transport is not None:
+                handler.transport.abort()
 
     @classmethod
     async def start(cls, config: SimConfig, log_to_stderr: bool) -> _Running:
@@ -60,7 +71,7 @@ class _Running:
                 "pid": os.getpid(),
             }
             write_json_atomic(config.ready_file, ready, overwrite=True)
-        return cls(state, runner, task)
+        return cls(state, runner, site, task)
 
     async def stop(self) -> None:
         self.state.scheduler.stop()
