@@ -9,6 +9,7 @@ only from an allow-list, and values that look like secrets are redacted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -138,6 +139,20 @@ def _host() -> tuple[dict, dict]:
     return host, missing
 
 
+def product_name(dmi: Path = Path("/sys/class/dmi/id")) -> tuple[str | None, str]:
+    """(The server model from DMI, e.g. `Huawei Atlas 800T A2`, "") or (None, reason)."""
+    try:
+        name = (dmi / "product_name").read_text().strip()
+    except OSError:
+        return None, "no DMI product name (/sys/class/dmi/id): give it in the result"
+    vendor = ""
+    with contextlib.suppress(OSError):
+        vendor = (dmi / "sys_vendor").read_text().strip()
+    if not name or name.lower() in ("to be filled by o.e.m.", "default string", "none"):
+        return None, "the DMI product name is empty or a placeholder"
+    return (f"{vendor} {name}".strip() if vendor and vendor not in name else name), ""
+
+
 def _accelerator() -> tuple[dict, dict]:
     accel = {
         "name": None,
@@ -240,12 +255,13 @@ def capture_environment(base_url: str | None = None, container: str | None = Non
     """`system`, `software` and `provenance` sections; nulls with reasons, never a crash."""
     host, host_missing = _host()
     accel, accel_missing = _accelerator()
+    product, why = product_name()
     system = {
-        "product": None,
+        "product": product,
         "accelerator": accel,
         "host": host,
         "missing": {
-            "product": "not readable from software; give it in the result (e.g. Atlas 800T A2)",
+            **({"product": why} if product is None else {}),
             **host_missing,
             **accel_missing,
         },

@@ -191,6 +191,10 @@ def collect_memory(
                 "npu-smi output has no process on any NPU: was the server running? "
                 "(which NPUs it used is unknown, so every NPU is listed)"
             )
+    sim = (server_info or {}).get("simulator") if isinstance(server_info, dict) else None
+    if capacity is None and isinstance(sim, dict) and isinstance(sim.get("hbm_gib"), int | float):
+        capacity = float(sim["hbm_gib"])
+        sources["hbm_capacity_gib"] = "server_info (simulator.hbm_gib: the simulated device)"
 
     memory = {
         "weights_gib": weights,

@@ -38,6 +38,9 @@ def test_memory_from_the_simulators_log_and_self_report(sim, fixtures):
     assert m["mem_fraction_static"] == 0.9
     kv_row = next(r for r in m["reconciliation"] if r["what"].startswith("KV pool"))
     assert abs(kv_row["diff_pct"]) < 0.5  # the simulator sizes its pool with 57,344 B/token
+    assert m["hbm_capacity_gib"] == 64.0 and "simulated" in m["sources"]["hbm_capacity_gib"]
+    static = next(r for r in m["reconciliation"] if r["what"].startswith("weights + KV"))
+    assert static["expected_gib"] == pytest.approx(0.9 * 64.0)
 
 
 def test_memory_command_reads_the_server_info_url(sim, capsys, monkeypatch):

@@ -9,7 +9,14 @@ import sys
 import jsonschema
 import pytest
 
-from bench.envinfo import REDACTED, allowed_env, cann_version, capture_environment, redact
+from bench.envinfo import (
+    REDACTED,
+    allowed_env,
+    cann_version,
+    capture_environment,
+    product_name,
+    redact,
+)
 
 SECRETS = {
     "HF_TOKEN": "hf_PLANTEDhfTOKENvalue0123456789abcd",
@@ -115,3 +122,12 @@ def test_npu_stub_fills_the_accelerator(tmp_path, monkeypatch, fixtures):
         "driver_version": "23.0.5",
         "firmware_version": "7.1.0.7.220",
     }
+
+
+def test_product_from_dmi(tmp_path):
+    (tmp_path / "product_name").write_text("Atlas 800T A2\n")
+    (tmp_path / "sys_vendor").write_text("Huawei\n")
+    assert product_name(tmp_path) == ("Huawei Atlas 800T A2", "")
+    (tmp_path / "product_name").write_text("To be filled by O.E.M.\n")
+    assert product_name(tmp_path)[0] is None
+    assert "no DMI product name" in product_name(tmp_path / "absent")[1]
