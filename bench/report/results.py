@@ -80,10 +80,14 @@ def _default_validator(doc: dict, file: str) -> list:
 
 
 def find_result_files(results_dir: Path) -> list[Path]:
-    """Every `*.json` under `results_dir`, in a fixed order (sorted POSIX relative paths)."""
+    """Every `*.json` under `results_dir`, in a fixed order (sorted POSIX relative paths).
+
+    Symbolic links are skipped: a submission is a file, and a link could make the report
+    read (and quote from) a file outside the results.
+    """
     if not results_dir.is_dir():
         raise UsageError(f"results directory not found: {results_dir}")
-    files = [p for p in results_dir.rglob("*.json") if p.is_file()]
+    files = [p for p in results_dir.rglob("*.json") if p.is_file() and not p.is_symlink()]
     return sorted(files, key=lambda p: p.relative_to(results_dir).as_posix())
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.report.results import Issue, read_entry
+from bench.report.results import KINDS, Issue
 from bench.report.rows import dig
 
 SLUG_LIMIT = 40
@@ -75,15 +75,26 @@ class Submission:
 
 
 def plan(source: Path, results_dir: Path) -> Submission:
-    """Read and validate `source` and work out its destination; writes nothing."""
+    """Read and validate `source` and work out its destination; writes nothing.
+
+    The bytes are read once: what is validated is what is hashed and what is filed.
+    A file that is not a readable JSON document raises InputError (one line).
+    """
+    from bench.jsonio import MAX_DOCUMENT_BYTES, parse_document
+    from bench.validate import validate_document
+
     if not source.is_file():
         raise BenchError(f"result file not found: {source}")
-    data = source.read_bytes()
-    entry = read_entry(source, "submission", None)
-    doc = entry.doc or {}
-    sha = hashlib.sha256(data).hexdigest()
-    dest = results_dir / relative_destination(doc, sha)
-    return Submission(source, dest, entry.kind, entry.issues, data)
+    with source.open("rb") as f:
+        data = f.read(MAX_DOCUMENT_BYTES + 1)
+    doc = parse_document(data, str(source))
+    issues = tuple(
+        Issue(str(f.level), str(f.pointer), str(f.message))
+        for f in validate_document(doc, file=str(source))
+    )
+    kind = doc.get("kind") if doc.get("kind") in KINDS else "unknown"
+    dest = results_dir / relative_destination(doc, hashlib.sha256(data).hexdigest())
+    return Submission(source, dest, kind, issues, data)
 
 
 def refuse_reason(sub: Submission, *, allow_simulated: bool = False) -> str | None:

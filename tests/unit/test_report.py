@@ -248,3 +248,11 @@ def test_malformed_documents_never_crash_the_report_and_are_listed_invalid(tmp_p
     invalid = _section(md, "Invalid results (not ranked)")
     listed = len(re.findall(r"^\| \[R\d+\]", invalid, flags=re.MULTILINE))
     assert listed >= len(MALFORMED_AT) * (len(GARBAGE) - 1)
+
+
+def test_symbolic_links_in_the_results_are_not_read(results, tmp_path):
+    outside = docs.write(tmp_path / "elsewhere", "secret.json", docs.measured())
+    (results / "link.json").symlink_to(outside)
+    md = _report(results).markdown
+    assert "link.json" not in md and "secret.json" not in md
+    assert "3 result documents read" in md

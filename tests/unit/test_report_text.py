@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bench.report import text
 
 
@@ -57,3 +62,15 @@ def test_numbers_have_fixed_decimals_and_separators():
     assert text.num(True) == "—"
     assert text.ratio(0.5) == "0.50×"
     assert text.percent(43.1) == "43%"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400))
+def test_any_text_becomes_one_inert_table_cell(value):
+    out = text.cell(value, 60)
+    assert "\n" not in out and "\r" not in out
+    assert "<" not in out and ">" not in out
+    assert re.search(r"(?<!\\)\|", out.replace("\\\\", "")) is None, "an unescaped pipe"
+    assert len(text.clean(value, 60)) <= 60
+    row = f"| {out} | next |"
+    assert len(re.split(r"(?<!\\)\|", row.replace("\\\\", ""))) == 4

@@ -111,3 +111,13 @@ def test_hostile_document_fields_cannot_leave_their_directory():
     assert all(part not in ("", ".", "..") and "/" not in part for part in rel.parts)
     assert rel.parts[:3] == ("x1", "etc", "unknown-engine")
     assert rel.name == "undated-x-000000000000.json"
+
+
+def test_oversized_file_is_refused_without_being_read_whole(tmp_path, results, capsys):
+    source = tmp_path / "huge.json"
+    with source.open("wb") as f:
+        f.write(b'{"pad": "' + b"x" * (11 * 2**20) + b'"}')
+    assert main(["submit", str(source), "--results", str(results)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error:") and "MiB" in err and err.count("\n") == 1
+    assert _files(results) == []
