@@ -81,6 +81,15 @@ STATS = obj(
     },
 )
 
+# The same summary for a quantity that may be negative (schedule lag: a request sent early).
+SIGNED_STATS = obj(
+    "Summary statistics of a quantity that may be negative; otherwise as `stats`.",
+    {
+        key: (num(prop["description"], None) if key not in ("std", "count") else prop)
+        for key, prop in STATS["properties"].items()
+    },
+)
+
 WORKLOAD = obj(
     "Everything needed to send the same requests again.",
     {
@@ -192,8 +201,9 @@ RUN_METRICS = obj(
         "requested_rate_rps": nnum("The rate the schedule asked for; null = infinite."),
         "achieved_rate_rps": nnum("Requests actually sent per second of the sending window."),
         "schedule_lag_ms": {
-            "description": "How late each request was sent against its scheduled time.",
-            "anyOf": [{"$ref": "#/$defs/stats"}, {"type": "null"}],
+            "description": "How late each request was sent against its scheduled time "
+            "(negative: early, within the event loop's timer resolution).",
+            "anyOf": [{"$ref": "#/$defs/signed_stats"}, {"type": "null"}],
         },
         "ttft_ms": {"$ref": "#/$defs/stats", "description": "Time to first token."},
         "tpot_ms": {
@@ -676,6 +686,7 @@ SCHEMA = {
     ],
     "$defs": {
         "stats": STATS,
+        "signed_stats": SIGNED_STATS,
         "workload": WORKLOAD,
         "driver": DRIVER,
         "records": RECORDS,

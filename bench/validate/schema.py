@@ -48,13 +48,33 @@ def _one_line(text: str) -> str:
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
 
 
+_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), "number")
+
+
+def _message(error: Any) -> str:
+    """jsonschema's message, without the offending value's full repr where that is long."""
+    if error.validator == "type":
+        expected = error.validator_value
+        expected = expected if isinstance(expected, list) else [expected]
+        return f"expected {' or '.join(expected)}, got {_json_type(error.instance)}"
+    return _one_line(error.message)
+
+
+def _most_specific(error: Any) -> Any:
+    """For anyOf/oneOf (e.g. `stats` or null): the deepest sub-error, not a type mismatch."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        return min(error.context, key=lambda e: (-len(e.absolute_path), e.validator == "type"))
+    return error
+
+
 def schema_issues(doc: Any) -> list[Issue]:
     """One Issue per schema violation, most specific cause first, sorted by pointer."""
-    from jsonschema.exceptions import best_match
-
     out = []
     for error in _validator().iter_errors(doc):
-        if error.validator in ("anyOf", "oneOf") and error.context:
-            error = best_match(error.context)
-        out.append(Issue(pointer(*error.absolute_path), _one_line(error.message)))
+        error = _most_specific(error)
+        out.append(Issue(pointer(*error.absolute_path), _message(error)))
     return sorted(set(out), key=lambda i: (i.pointer, i.message))

@@ -39,7 +39,7 @@ required field.
 """
 
 ORDER = [
-    "run", "measured_run", "workload", "driver", "records", "run_metrics", "stats",
+    "run", "measured_run", "workload", "driver", "records", "run_metrics", "stats", "signed_stats",
     "token_counts", "memory", "rank_memory", "npu", "reconciliation", "accuracy",
     "citation", "system", "software", "model", "server", "provenance",
 ]  # fmt: skip

@@ -271,3 +271,18 @@ def test_a_figure_is_never_changed_by_validation():
     before = copy.deepcopy(doc)
     validate_document(doc)
     assert doc == before
+
+
+def test_schema_findings_point_at_the_deepest_cause_in_one_short_line():
+    doc = changed(
+        "simulated_valid",
+        {f"{SIM_T}/metrics/ttft_ms/min": -1.0, f"{SIM_L}/metrics/e2e_ms": "fast"},
+    )
+    errors = {(f.pointer, f.message) for f in validate_document(doc) if f.level == "error"}
+    assert (f"{SIM_T}/metrics/ttft_ms/min", "-1.0 is less than the minimum of 0") in errors
+    assert (f"{SIM_L}/metrics/e2e_ms", "expected object, got string") in errors
+
+
+def test_a_request_sent_slightly_early_is_a_negative_schedule_lag_not_an_error():
+    doc = changed("simulated_valid", {f"{SIM_T}/metrics/schedule_lag_ms/min": -0.9})
+    assert [f for f in validate_document(doc) if f.level == "error"] == []
