@@ -131,6 +131,12 @@ def update_result(path: str, memory: dict) -> None:
     if not isinstance(measurements, dict):
         raise InputError(f"{path}: no `measurements` object: is this a result document?")
     measurements["memory"] = memory
+    from bench.errors import BenchError
+    from bench.validate.schema import schema_issues
+
+    bad = [i for i in schema_issues(doc) if i.pointer.startswith("/measurements/memory")]
+    if bad:  # a bug in the kit: never write a section the schema rejects
+        raise BenchError(f"memory section fails the schema at {bad[0].pointer}: {bad[0].message}")
     write_json_atomic(path, doc, overwrite=True)
 
 

@@ -144,3 +144,28 @@ def test_bad_input_is_one_error_line(capsys, argv, code, words):
     assert main(["memory", *argv]) == code
     err = capsys.readouterr().err
     assert err.startswith("Error:") and words in err and err.count("\n") == 1
+
+
+def test_a_memory_section_the_schema_rejects_is_never_written(
+    capsys, fixtures, tmp_path, monkeypatch
+):
+    import bench.memory
+
+    doc_path = tmp_path / "run.json"
+    shutil.copy(fixtures / "results" / "simulated_valid.json", doc_path)
+    before = doc_path.read_bytes()
+    monkeypatch.setattr(
+        bench.memory, "collect_memory", lambda **_: {"weights_gib": "x", "notes": []}
+    )
+    code = main(
+        [
+            "memory",
+            "--npu-smi",
+            str(fixtures / SMI / "910b4_x4_32gb_noproc.txt"),
+            "--result",
+            str(doc_path),
+        ]
+    )
+    assert code == 1
+    assert "fails the schema at /measurements/memory/weights_gib" in capsys.readouterr().err
+    assert doc_path.read_bytes() == before
