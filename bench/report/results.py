@@ -133,25 +133,26 @@ def load_entries(
     loader: Loader = _default_loader,
     validator: Validator = _default_validator,
 ) -> list[ResultEntry]:
-    """All documents under `results_dir`, plus the baseline if it lives elsewhere.
+    """All documents under `results_dir`, plus the baseline if it is not among them.
 
-    Entries are numbered R1, R2, ... in sorted path order, the baseline first when it comes
-    from outside `results_dir`. A missing default baseline is not an error (the report says
-    so); a baseline the user named that does not exist is.
+    The baseline is recognised by content (sha256), so a copy of it in the results is the
+    baseline, not a second document. Entries are numbered R1, R2, ... in sorted path order,
+    the baseline first when it comes from outside `results_dir`. A missing default baseline
+    is not an error (the report says so); the CLI checks a baseline the user named.
     """
     files = find_result_files(results_dir)
-    resolved = {p.resolve() for p in files}
-    base = baseline.resolve() if baseline is not None and baseline.is_file() else None
-    ordered: list[tuple[Path, bool]] = []
-    if base is not None and base not in resolved:
-        ordered.append((base, True))
-    ordered += [(p, base is not None and p.resolve() == base) for p in files]
+    base = baseline if baseline is not None and baseline.is_file() else None
+    base_sha = _sha256(base) if base is not None else None
+    shas = [_sha256(p) for p in files]
+    ordered: list[tuple[Path, bool, bool]] = []  # path, is baseline, in results
+    if base is not None and base_sha not in shas:
+        ordered.append((base, True, False))
+    first = shas.index(base_sha) if base_sha in shas else -1
+    ordered += [(p, i == first, True) for i, p in enumerate(files)]
     entries = []
-    for i, (path, is_base) in enumerate(ordered, start=1):
+    for i, (path, is_base, inside) in enumerate(ordered, start=1):
         entry = read_entry(
             path, f"R{i}", report_dir, is_baseline=is_base, loader=loader, validator=validator
         )
-        if path.resolve() not in resolved:
-            entry = dataclasses.replace(entry, in_results=False)
-        entries.append(entry)
+        entries.append(dataclasses.replace(entry, in_results=inside))
     return entries

@@ -256,3 +256,10 @@ def test_symbolic_links_in_the_results_are_not_read(results, tmp_path):
     md = _report(results).markdown
     assert "link.json" not in md and "secret.json" not in md
     assert "3 result documents read" in md
+
+
+def test_a_copy_of_the_article_in_the_results_is_the_baseline_not_a_second_document(results):
+    (results / "copy.json").write_bytes(docs.ARTICLE.read_bytes())
+    md = _report(results).markdown
+    assert "3 result documents read (this report's directory):" in md
+    assert "Baseline: R1," in md and "copy.json" in md
