@@ -11,12 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.errors import InputError
-from bench.memory.model_config import GIB, ModelArch, load_model_arch, model_arch
-from bench.memory.npu_smi import (
-    NpuSmiInfo,
-    parse_npu_smi_info,
-    parse_npu_smi_usages,
+from bench.memory.model_config import (
+    DTYPE_BYTES,
+    GIB,
+    ModelArch,
+    load_model_arch,
+    model_arch,
 )
+from bench.memory.npu_smi import NpuSmiInfo, parse_npu_smi_info, parse_npu_smi_usages
 from bench.memory.reconcile import reconcile
 from bench.memory.server_log import ServerLogMemory, read_server_log
 
@@ -49,7 +51,8 @@ def npus_from_text(text: str) -> tuple[list[dict], NpuSmiInfo | None]:
     ], info
 
 
-def _server_info_number(info: dict | None, key: str, kind):
+def _info_value(info: dict | None, key: str, kind):
+    """A number from /get_server_info: top level, else the first internal state having it."""
     if not isinstance(info, dict):
         return None
     value = info.get(key)
@@ -64,7 +67,7 @@ def _server_info_number(info: dict | None, key: str, kind):
         return None
 
 
-def _server_info_memory_usage(info: dict | None) -> dict:
+def _memory_usage(info: dict | None) -> dict:
     """`internal_states[0].memory_usage` of newer SGLang (`weight`, `kvcache` in GiB)."""
     if not isinstance(info, dict):
         return {}
@@ -77,6 +80,85 @@ def _server_info_memory_usage(info: dict | None) -> dict:
                 if isinstance(v, int | float) and not isinstance(v, bool)
             }
     return {}
+
+
+def _measured(log: ServerLogMemory | None, info: dict | None, sources: dict, notes: list):
+    """weights, KV cache, KV tokens: the log first, the server's self-report second."""
+    ranks = log.ranks if log else ()
+    weights = max((r.weights_gib for r in ranks if r.weights_gib is not None), default=None)
+    if weights is not None:
+        how = sorted({r.weights_from for r in ranks if r.weights_gib is not None})
+        sources["weights_gib"] = f"server_log (Load weight end: {', '.join(how)})"
+    elif ranks:
+        notes.append("the log's `Load weight end.` line gives no weight size (no `mem usage=`)")
+    kv = max((r.kv_cache_gib for r in ranks if r.kv_cache_gib is not None), default=None)
+    if kv is not None:
+        sources["kv_cache_gib"] = "server_log (KV Cache is allocated: K size + V size)"
+    usage = _memory_usage(info)
+    if weights is None and usage.get("weight") is not None:
+        weights = usage["weight"]
+        sources["weights_gib"] = "server_info (internal_states.memory_usage.weight)"
+    if kv is None and usage.get("kvcache") is not None:
+        kv = usage["kvcache"]
+        sources["kv_cache_gib"] = "server_info (internal_states.memory_usage.kvcache)"
+    tokens = next((r.kv_tokens for r in ranks if r.kv_tokens), None)
+    if tokens is not None:
+        sources["kv_tokens"] = "server_log (KV Cache is allocated: #tokens)"
+    elif log and log.max_total_num_tokens is not None:
+        tokens = log.max_total_num_tokens
+        sources["kv_tokens"] = "server_log (max_total_num_tokens=)"
+    elif (tokens := _info_value(info, "max_total_num_tokens", int)) is not None:
+        sources["kv_tokens"] = "server_info (max_total_num_tokens)"
+    return weights, kv, tokens
+
+
+def _kv_dtype_bytes(log: ServerLogMemory | None, info: dict | None) -> tuple[int | None, str]:
+    """Bytes per KV element when the KV cache's dtype is named (log, or server's kv_cache_dtype)."""
+    names = [r.kv_dtype for r in (log.ranks if log else ()) if r.kv_dtype]
+    if not names and isinstance(info, dict) and info.get("kv_cache_dtype") not in (None, "auto"):
+        names = [str(info["kv_cache_dtype"])]
+    for name in names:
+        key = name.removeprefix("torch.")
+        size = DTYPE_BYTES.get(key) or (1 if key.startswith(("fp8", "float8")) else None)
+        if size:
+            return size, name
+    return None, ""
+
+
+def _device(npus: list[dict], smi: NpuSmiInfo | None, info: dict | None, sources, notes):
+    """HBM capacity and the most HBM in use on one NPU, in GiB."""
+    capacity = used = None
+    if npus:
+        totals = [n["hbm_total_mib"] for n in npus if n["hbm_total_mib"]]
+        capacity = max(totals) / 1024 if totals else None
+        useds = [n["hbm_used_mib"] for n in npus if n["hbm_used_mib"] is not None]
+        used = max(useds) / 1024 if useds else None
+        sources["npus"] = "npu_smi"
+        if capacity is not None:
+            sources["hbm_capacity_gib"] = "npu_smi (HBM-Usage total, MiB / 1024)"
+        if smi is None:
+            notes.append("npu-smi -t usages gives a whole-percent usage rate: used MiB is +-1%")
+        elif not smi.processes:
+            notes.append(
+                "npu-smi output has no process on any NPU: was the server running? "
+                "(which NPUs it used is unknown, so every NPU is listed)"
+            )
+    sim = info.get("simulator") if isinstance(info, dict) else None
+    if capacity is None and isinstance(sim, dict) and isinstance(sim.get("hbm_gib"), int | float):
+        capacity = float(sim["hbm_gib"])
+        sources["hbm_capacity_gib"] = "server_info (simulator.hbm_gib: the simulated device)"
+    return capacity, used
+
+
+def _busy_only(npus: list[dict], smi: NpuSmiInfo | None, notes: list) -> list[dict]:
+    """With a process table, keep the chips something runs on: the server's."""
+    if not (smi and smi.processes):
+        return npus
+    busy = {(p.index, p.chip) for p in smi.processes}
+    kept = [n for n in npus if (n["index"], n["chip"]) in busy]
+    if len(kept) < len(npus):
+        notes.append(f"{len(npus) - len(kept)} NPU(s) with no process left out of `npus`")
+    return kept
 
 
 def collect_memory(
@@ -92,111 +174,49 @@ def collect_memory(
         raise InputError("no memory input given (server log, npu-smi output, server info, model)")
     sources: dict[str, str] = {}
     notes: list[str] = []
-
-    log: ServerLogMemory | None = read_server_log(server_log) if server_log is not None else None
-    arch: ModelArch | None = None
+    log = read_server_log(server_log) if server_log is not None else None
+    arch, arch_from = None, "model_config"
     if isinstance(model_config, dict):
-        arch, arch_from = model_arch(model_config), "model_config"
+        arch = model_arch(model_config)
     elif model_dir is not None or model_config is not None:
         arch, path = load_model_arch(model_dir, model_config)
         arch_from = f"model_config ({path})"
     npus, smi = npus_from_text(npu_smi_text) if npu_smi_text is not None else ([], None)
-    if smi and smi.processes:  # keep the chips something runs on: the server's
-        busy = {(pr.index, pr.chip) for pr in smi.processes}
-        idle = [n for n in npus if (n["index"], n["chip"]) not in busy]
-        npus = [n for n in npus if (n["index"], n["chip"]) in busy]
-        if idle:
-            notes.append(f"{len(idle)} NPU(s) with no process left out of `npus`")
+    npus = _busy_only(npus, smi, notes)
 
     tp_size = (
         tp
         or (log.tp_size if log else None)
-        or _server_info_number(server_info, "tp_size", int)
+        or _info_value(server_info, "tp_size", int)
         or (len(log.ranks) if log and len(log.ranks) > 1 else None)
         or 1
     )
-
-    per_rank = [
-        {
-            "rank": r.rank,
-            "weights_gib": r.weights_gib,
-            "avail_after_weights_gib": r.avail_after_weights_gib,
-            "kv_cache_gib": r.kv_cache_gib,
-            "kv_tokens": r.kv_tokens,
-        }
-        for r in (log.ranks if log else ())
-    ]
-    ranks = log.ranks if log else ()
-    weights = max((r.weights_gib for r in ranks if r.weights_gib is not None), default=None)
-    if weights is not None:
-        how = {r.weights_from for r in ranks if r.weights_gib is not None}
-        sources["weights_gib"] = f"server_log (Load weight end: {', '.join(sorted(how))})"
-    elif log and log.ranks:
-        notes.append("the log's `Load weight end.` line gives no weight size (no `mem usage=`)")
-    kv = max((r.kv_cache_gib for r in ranks if r.kv_cache_gib is not None), default=None)
-    if kv is not None:
-        sources["kv_cache_gib"] = "server_log (KV Cache is allocated: K size + V size)"
-    usage = _server_info_memory_usage(server_info)
-    if weights is None and usage.get("weight") is not None:
-        weights = usage["weight"]
-        sources["weights_gib"] = "server_info (internal_states.memory_usage.weight)"
-    if kv is None and usage.get("kvcache") is not None:
-        kv = usage["kvcache"]
-        sources["kv_cache_gib"] = "server_info (internal_states.memory_usage.kvcache)"
-    kv_tokens = next((r.kv_tokens for r in ranks if r.kv_tokens), None)
-    if kv_tokens is not None:
-        sources["kv_tokens"] = "server_log (KV Cache is allocated: #tokens)"
-    elif log and log.max_total_num_tokens is not None:
-        kv_tokens = log.max_total_num_tokens
-        sources["kv_tokens"] = "server_log (max_total_num_tokens=)"
-    elif (n := _server_info_number(server_info, "max_total_num_tokens", int)) is not None:
-        kv_tokens = n
-        sources["kv_tokens"] = "server_info (max_total_num_tokens)"
+    weights, kv, kv_tokens = _measured(log, server_info, sources, notes)
     measured_bpt = round(kv * GIB / kv_tokens) if kv is not None and kv_tokens else None
     if measured_bpt is not None:
         sources["kv_bytes_per_token"] = "kv_cache_gib x 2^30 / kv_tokens (+-0.01 GiB rounding)"
-
-    mem_fraction = (log.mem_fraction_static if log else None) or _server_info_number(
+    mem_fraction = (log.mem_fraction_static if log else None) or _info_value(
         server_info, "mem_fraction_static", float
     )
     if mem_fraction is not None:
-        sources["mem_fraction_static"] = (
-            "server_log (server_args)" if log and log.mem_fraction_static else "server_info"
-        )
+        from_log = bool(log and log.mem_fraction_static)
+        sources["mem_fraction_static"] = "server_log (server_args)" if from_log else "server_info"
 
     expected_w = arch.expected_weights_gib(tp_size) if arch else None
-    expected_bpt = arch.kv_bytes_per_token_per_rank(tp_size) if arch else None
+    expected_bpt = None
     if arch:
+        kv_bytes, kv_dtype = _kv_dtype_bytes(log, server_info)
+        expected_bpt = arch.kv_bytes_per_token_per_rank(tp_size, kv_bytes)
         if expected_w is not None:
             sources["expected_weights_gib"] = f"{arch_from}: {arch.weight_source} / tp {tp_size}"
         sources["expected_kv_bytes_per_token"] = (
             f"{arch_from}: 2 x {arch.num_layers} layers x {max(1, arch.num_kv_heads // tp_size)} "
-            f"kv heads x {arch.head_dim} head_dim x {arch.dtype_bytes} bytes"
+            f"kv heads x {arch.head_dim} head_dim x {kv_bytes or arch.dtype_bytes} bytes"
+            + (f" ({kv_dtype} KV cache)" if kv_dtype else "")
         )
+    capacity, used = _device(npus, smi, server_info, sources, notes)
 
-    capacity = None
-    used = None
-    if npus:
-        totals = [n["hbm_total_mib"] for n in npus if n["hbm_total_mib"]]
-        capacity = max(totals) / 1024 if totals else None
-        useds = [n["hbm_used_mib"] for n in npus if n["hbm_used_mib"] is not None]
-        used = max(useds) / 1024 if useds else None
-        sources["npus"] = "npu_smi"
-        if capacity is not None:
-            sources["hbm_capacity_gib"] = "npu_smi (HBM-Usage total, MiB / 1024)"
-        if smi is None:
-            notes.append("npu-smi -t usages gives a whole-percent usage rate: used MiB is +-1%")
-        if smi and not smi.processes:
-            notes.append(
-                "npu-smi output has no process on any NPU: was the server running? "
-                "(which NPUs it used is unknown, so every NPU is listed)"
-            )
-    sim = (server_info or {}).get("simulator") if isinstance(server_info, dict) else None
-    if capacity is None and isinstance(sim, dict) and isinstance(sim.get("hbm_gib"), int | float):
-        capacity = float(sim["hbm_gib"])
-        sources["hbm_capacity_gib"] = "server_info (simulator.hbm_gib: the simulated device)"
-
-    memory = {
+    return {
         "weights_gib": weights,
         "kv_cache_gib": kv,
         "kv_tokens": kv_tokens,
@@ -205,7 +225,16 @@ def collect_memory(
         "expected_kv_bytes_per_token": expected_bpt,
         "hbm_capacity_gib": capacity,
         "mem_fraction_static": mem_fraction,
-        "per_rank": per_rank,
+        "per_rank": [
+            {
+                "rank": r.rank,
+                "weights_gib": r.weights_gib,
+                "avail_after_weights_gib": r.avail_after_weights_gib,
+                "kv_cache_gib": r.kv_cache_gib,
+                "kv_tokens": r.kv_tokens,
+            }
+            for r in (log.ranks if log else ())
+        ],
         "npus": npus,
         "sources": sources,
         "reconciliation": reconcile(
@@ -220,4 +249,3 @@ def collect_memory(
         ),
         "notes": [*(log.notes if log else ()), *notes],
     }
-    return memory

@@ -61,9 +61,11 @@ class ModelArch:
         """2 x layers x kv_heads x head_dim x dtype bytes (whole model, one rank)."""
         return 2 * self.num_layers * self.num_kv_heads * self.head_dim * self.dtype_bytes
 
-    def kv_bytes_per_token_per_rank(self, tp: int = 1) -> int:
+    def kv_bytes_per_token_per_rank(self, tp: int = 1, kv_dtype_bytes: int | None = None) -> int:
+        """Per rank; `kv_dtype_bytes` when the KV cache has its own dtype (fp8 KV: 1)."""
         heads = max(1, self.num_kv_heads // max(1, tp))
-        return 2 * self.num_layers * heads * self.head_dim * self.dtype_bytes
+        size = kv_dtype_bytes or self.dtype_bytes
+        return 2 * self.num_layers * heads * self.head_dim * size
 
     @property
     def weight_bytes(self) -> int | None:

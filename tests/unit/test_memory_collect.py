@@ -147,3 +147,16 @@ def test_npus_without_a_process_are_left_out_when_a_process_table_exists(fixture
     m = collect_memory(npu_smi_text="\n".join(kept))
     assert [n["index"] for n in m["npus"]] == [0]
     assert "7 NPU(s) with no process left out of `npus`" in m["notes"]
+
+
+def test_an_fp8_kv_cache_halves_the_expected_bytes_per_token(fixtures, tmp_path):
+    log = tmp_path / "fp8.log"
+    log.write_text(
+        "[2026-01-01 00:00:06 TP0] KV Cache is allocated. dtype: torch.float8_e4m3fn, "
+        "#tokens: 1000000, K size: 13.35 GB, V size: 13.35 GB\n"
+    )
+    m = collect_memory(server_log=log, model_dir=fixtures / "memory/model/qwen2-7b-instruct")
+    assert m["expected_kv_bytes_per_token"] == 57344 // 2  # 1-byte elements
+    assert "float8_e4m3fn" in m["sources"]["expected_kv_bytes_per_token"]
+    kv_row = m["reconciliation"][1]
+    assert abs(kv_row["diff_pct"]) < 0.1  # 1e6 x 28,672 B = 26.70 GiB
