@@ -12,7 +12,7 @@ from typing import Any
 from bench.errors import InputError
 from bench.report import text
 from bench.report.results import ResultEntry, read_entry
-from bench.report.rows import Row, dig, number, ratio, rows_of, workload_key
+from bench.report.rows import Row, dig, match_baseline, number, ratio, rows_of, workload_key
 from bench.report.tables import markdown_table
 
 METRICS: tuple[tuple[str, tuple[str, ...], int], ...] = (
@@ -108,16 +108,27 @@ def setting_differences(a: ResultEntry, b: ResultEntry) -> list[list[str]]:
 
 
 def pair_runs(a: list[Row], b: list[Row]) -> tuple[list[tuple[Row, Row]], list[Row], list[Row]]:
-    """Pairs by (section, name), then by identical workload; the rest unpaired."""
+    """Pairs by (section, name); then by identical workload; then, per section, by the
+    closest workload the way the report matches the article (`rows.match_baseline`:
+    same lengths, as run or as described, or the only run left on one side). The rest are
+    returned unpaired."""
     pairs, left, right = [], list(a), list(b)
+
+    def take(ra: Row, rb: Row) -> None:
+        pairs.append((ra, rb))
+        left.remove(ra)
+        right.remove(rb)
+
     for match in (lambda r: (r.section, r.name), workload_key):
         for ra in list(left):
             rb = next((r for r in right if match(r) == match(ra)), None)
             if rb is not None:
-                pairs.append((ra, rb))
-                left.remove(ra)
-                right.remove(rb)
-    return pairs, left, right
+                take(ra, rb)
+    for rb in list(right):
+        ra = match_baseline(rb, left)
+        if ra is not None:
+            take(ra, rb)
+    return sorted(pairs, key=lambda p: a.index(p[0])), left, right
 
 
 def run_table(ra: Row, rb: Row) -> str:

@@ -33,10 +33,25 @@ def test_settings_that_differ_are_listed_with_both_values(tmp_path, capsys):
     assert _row(out, "engine") == ["engine", "sglang", "bench-sim"]
     assert _row(out, "CANN") == ["CANN", "8.2.RC1", "—"]
     assert "A is measured and B is simulated" in out
-    # runs are paired by workload even when their names differ, and workload differences shown
-    assert re.search(r"## throughput throughput-512-256-rate4 / throughput-512-256", out) is None
-    assert "Only in A: throughput run throughput-512-256-rate4." in out
-    assert "## latency latency-4096-512" in out
+    # same name: paired; different names but the same lengths: paired, differences listed
+    assert "## latency latency-4096-512\n" in out
+    assert "## throughput throughput-512-256-rate4 / throughput-512-256\n" in out
+    assert _row(out, "workload dataset") == ["workload dataset", "random-ids", "random"]
+    assert _row(out, "workload request\\_rate\\_rps") == [
+        "workload request\\_rate\\_rps",
+        "4.0",
+        "—",
+    ]
+    assert "Only in" not in out
+
+
+def test_runs_with_nothing_in_common_are_named_not_dropped(tmp_path, capsys):
+    other = docs.measured()
+    other["measurements"]["latency"] = []
+    a = docs.write(tmp_path, "a.json", docs.measured())
+    b = docs.write(tmp_path, "b.json", other)
+    assert main(["compare", str(a), str(b)]) == 0
+    assert "Only in A: latency run latency-4096-512." in capsys.readouterr().out
 
 
 def test_hostile_text_is_escaped_in_the_comparison(tmp_path, capsys):
