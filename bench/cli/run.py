@@ -1,15 +1,138 @@
-"""Not yet available: see the open issues."""
+"""Run a workload profile against a server and write one complete result document.
+
+Runs every throughput run of the profile (the kit's load generator, or
+`sglang.bench_serving` where the profile says `driver = "sglang"`) and every latency run,
+captures the environment and the server's self-report (/get_server_info, else
+/server_info), reads memory from --server-log when given, and writes one result document:
+under --results-dir with a name that overwrites nothing, or at --out. Each run's
+per-request records go beside it, in DOCUMENT.records/. The document is `kind: simulated`
+when the server says it is the kit's simulator, else `measured`.
+
+Profiles (profiles/*.toml): `seed` is the article's workloads as intended (200 prompts of
+exactly 512 in / 256 out; latency 4096 in / 512 out, 10 runs after 2 warm-up);
+`seed-as-written` is its sglang.bench_serving command exactly as written (which runs
+ShareGPT: give a local copy with --dataset-path); `quick` is a small one for a first look.
+
+Examples:
+  python -m bench run --profile seed --base-url http://127.0.0.1:30000 --server-log server.log
+  python -m bench run --profile seed-as-written --base-url URL --dataset-path ShareGPT.json
+  python -m bench run --profile my-profile.toml --base-url URL --out results/mine.json
+
+Exit codes: 0 written and every request completed, 1 a run failed (its records stay on
+disk and the message says where) or some requests failed (the document is still written),
+2 usage error, 130 Ctrl-C.
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
+from pathlib import Path
 
-from bench.errors import BenchError
+
+def _default_submitter() -> str:
+    try:
+        return os.environ.get("BENCH_SUBMITTER") or getpass.getuser() or "anonymous"
+    except (KeyError, OSError):
+        return "anonymous"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument(
+        "--profile", default="seed", help="profile name in profiles/ or a TOML file (seed)"
+    )
+    parser.add_argument("--base-url", required=True, help="server URL, e.g. http://127.0.0.1:30000")
+    parser.add_argument("--out", type=Path, help="write the document here (must not exist)")
+    parser.add_argument(
+        "--results-dir", type=Path, default=Path("results"), help="where a default name goes"
+    )
+    parser.add_argument("--server-log", type=Path, help="the server's log, for memory figures")
+    parser.add_argument("--submitter", default=None, help="your name or handle ($USER)")
+    parser.add_argument("--title", help="a short human title for the document")
+    parser.add_argument("--model", help="served model name to request (default: /v1/models)")
+    parser.add_argument(
+        "--model-dir", type=Path, help="model directory (config.json) for architecture facts"
+    )
+    parser.add_argument(
+        "--tokenizer",
+        help="tokenizer directory (default: the one the server reports, if it exists here)",
+    )
+    parser.add_argument(
+        "--dataset-path", help="local ShareGPT JSON for sharegpt runs (never downloaded)"
+    )
+    parser.add_argument(
+        "--selftest", action="store_true", help="also run the accuracy self-test (bench selftest)"
+    )
+
+
+def _command(args: argparse.Namespace) -> list[str]:
+    """The `bench run` command as it can be typed again (flags that were given)."""
+    argv = ["python", "-m", "bench", "run", "--profile", str(args.profile)]
+    argv += ["--base-url", args.base_url]
+    for flag in (
+        "out",
+        "server_log",
+        "model",
+        "model_dir",
+        "tokenizer",
+        "dataset_path",
+        "title",
+    ):
+        value = getattr(args, flag)
+        if value is not None:
+            argv += [f"--{flag.replace('_', '-')}", str(value)]
+    if args.out is None:
+        argv += ["--results-dir", str(args.results_dir)]
+    if args.selftest:
+        argv.append("--selftest")
+    return argv
 
 
 def run(args: argparse.Namespace) -> int:
-    raise BenchError("`bench run` is not yet available in this version of the kit")
+    import sys
+
+    from bench.runner import RunOptions, run_profile
+    from bench.workload.profile import load_profile
+
+    profile = load_profile(args.profile)
+    opts = RunOptions(
+        base_url=args.base_url.rstrip("/"),
+        out=args.out,
+        results_dir=args.results_dir,
+        server_log=args.server_log,
+        submitter=args.submitter or _default_submitter(),
+        title=args.title,
+        model=args.model,
+        model_dir=args.model_dir,
+        tokenizer=args.tokenizer,
+        dataset_path=args.dataset_path,
+        selftest=args.selftest,
+        command=_command(args),
+    )
+    if opts.server_log is not None and not opts.server_log.is_file():
+        from bench.errors import InputError
+
+        raise InputError(f"server log not found: {opts.server_log}")
+    outcome = run_profile(profile, opts)
+    doc = outcome.document
+    print(f"{doc['kind']} result written to {outcome.path}")
+    for section in ("throughput", "latency"):
+        for r in doc["measurements"][section]:
+            m = r["metrics"]
+            tput = m.get("output_throughput_tok_s")
+            ttft = (m.get("ttft_ms") or {}).get("median")
+            tpot = (m.get("tpot_ms") or {}).get("median")
+            print(
+                f"  {r['name']:<24} {m['requests_completed']}/{m['requests_sent']} ok"
+                + (f", output {tput:.1f} tok/s" if tput is not None else "")
+                + (f", median TTFT {ttft:.1f} ms" if ttft is not None else "")
+                + (f", median TPOT {tpot:.2f} ms" if tpot is not None else "")
+            )
+    if outcome.failed_requests:
+        sys.stderr.write(
+            f"Error: {outcome.failed_requests} requests failed; the document records them: "
+            f"{outcome.path}\n"
+        )
+        return 1
+    return 0

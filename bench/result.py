@@ -1,0 +1,189 @@
+"""Assemble a complete result document from its parts, and choose where it goes.
+
+Pure functions build each section from what was captured (the environment, the server's
+self-report, the profile, the runs); `output_paths` picks a file name that overwrites
+nothing; `relative_records` makes each run's records path relative to the document so the
+pair can be moved together. `bench.cli.run` does the I/O and calls these.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from bench.errors import UsageError
+
+SCHEMA_VERSION = "1.0"
+
+# server.args keys the schema names, read from /get_server_info when the server gives them.
+SERVER_ARG_KEYS = (
+    "tp_size",
+    "dp_size",
+    "mem_fraction_static",
+    "attention_backend",
+    "device",
+    "max_running_requests",
+    "max_total_tokens",
+    "context_length",
+    "chunked_prefill_size",
+    "dtype",
+    "quantization",
+    "disable_cuda_graph",
+)
+_INT_ARGS = {
+    "tp_size",
+    "dp_size",
+    "max_running_requests",
+    "max_total_tokens",
+    "context_length",
+    "chunked_prefill_size",
+}
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_simulator(self_report: dict[str, Any] | None) -> bool:
+    """The kit's simulator says so in its self-report (`"simulated": true`); SGLang never
+    sends that key."""
+    return bool(self_report) and self_report.get("simulated") is True
+
+
+def document_kind(self_report: dict[str, Any] | None) -> str:
+    return "simulated" if is_simulator(self_report) else "measured"
+
+
+def server_section(
+    self_report: dict[str, Any] | None, expected: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """`server` from the self-report, falling back to the profile's expectations.
+
+    Returns the section and notes about every expectation the server contradicts.
+    """
+    report = self_report or {}
+    args: dict[str, Any] = {}
+    notes: list[str] = []
+    for key in SERVER_ARG_KEYS:
+        value = report.get(key)
+        if key in _INT_ARGS and not (isinstance(value, int) and not isinstance(value, bool)):
+            value = None
+        if key == "mem_fraction_static" and not isinstance(value, int | float):
+            value = None
+        if key in ("attention_backend", "device", "dtype", "quantization"):
+            value = value if isinstance(value, str) else None
+        if key == "disable_cuda_graph" and not isinstance(value, bool):
+            value = None
+        wanted = expected.get(key)
+        if value is None:
+            value = wanted
+        elif wanted is not None and value != wanted:
+            notes.append(f"the server reports {key} = {value!r}; the profile expects {wanted!r}")
+        args[key] = value
+    if args.get("max_total_tokens") is not None and args["max_total_tokens"] < 0:
+        args["max_total_tokens"] = None
+    total = report.get("max_total_num_tokens")
+    return (
+        {
+            "launch_command": None,
+            "args": args,
+            "self_report": self_report,
+            "max_total_num_tokens": total if isinstance(total, int) and total >= 0 else None,
+        },
+        notes,
+    )
+
+
+def model_section(
+    model_id: str | None, self_report: dict[str, Any] | None, arch: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """`model`: its id (profile, else what the server serves) and, with a model config,
+    its architecture."""
+    report = self_report or {}
+    served = report.get("served_model_name") or report.get("model_path")
+    dtype = report.get("dtype")
+    section: dict[str, Any] = {
+        "id": model_id or (served if isinstance(served, str) else None) or "unknown",
+        "source": "unknown",
+        "revision": None,
+        "dtype": dtype if isinstance(dtype, str) and dtype != "auto" else None,
+    }
+    if arch:
+        section.update(arch)
+    return section
+
+
+def output_paths(
+    out: str | os.PathLike[str] | None, results_dir: str | os.PathLike[str], stem: str
+) -> tuple[Path, Path]:
+    """(document path, records directory). A named --out must not exist; a default name
+    under results_dir gets a numeric suffix until neither it nor its records dir exists."""
+    if out is not None:
+        path = Path(out)
+        records = path.with_name(path.name.removesuffix(".json") + ".records")
+        if path.exists():
+            raise UsageError(f"{path} exists; name another --out file")
+        if records.exists():
+            raise UsageError(f"{records} exists; move it away or name another --out file")
+        return path, records
+    base = Path(results_dir)
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-") or "result"
+    for n in range(1, 1000):
+        name = safe if n == 1 else f"{safe}-{n}"
+        path = base / f"{name}.json"
+        records = base / f"{name}.records"
+        if not path.exists() and not records.exists():
+            return path, records
+    raise UsageError(f"no free file name for {safe} under {base}")
+
+
+def relative_records(run: dict[str, Any], document: Path) -> dict[str, Any]:
+    """The run with its records path made relative to the document's directory."""
+    records = run.get("records")
+    if not isinstance(records, dict) or not isinstance(records.get("path"), str):
+        return run
+    path = Path(records["path"]).resolve()
+    try:
+        rel = os.path.relpath(path, document.resolve().parent)
+    except ValueError:  # another drive (Windows)
+        return run
+    return {**run, "records": {**records, "path": rel}}
+
+
+def assemble_document(
+    *,
+    kind: str,
+    submitter: str,
+    title: str,
+    environment: dict[str, Any],
+    commands: list[str],
+    profile: dict[str, Any],
+    model: dict[str, Any],
+    server: dict[str, Any],
+    throughput: list[dict[str, Any]],
+    latency: list[dict[str, Any]],
+    memory: dict[str, Any] | None,
+    accuracy: dict[str, Any] | None,
+    notes: list[str],
+    created_utc: str | None = None,
+) -> dict[str, Any]:
+    """One result document, keys in the schema's order."""
+    provenance = {**environment["provenance"], "commands": commands, "profile": profile}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": kind,
+        "created_utc": created_utc or utc_now(),
+        "submitter": {"name": submitter, "contact": None, "organization": None},
+        "title": title,
+        "notes": "; ".join(notes) if notes else None,
+        "provenance": provenance,
+        "system": environment["system"],
+        "software": environment["software"],
+        "model": model,
+        "server": server,
+        "measurements": {"throughput": throughput, "latency": latency, "memory": memory},
+        "accuracy": accuracy,
+    }
