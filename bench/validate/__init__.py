@@ -3,7 +3,8 @@
     validate_document(doc, file) -> list[Finding]
     validate_file(path)          -> list[Finding]   (a file that cannot be read: one error)
 
-Levels: schema violations and structural problems are always `error`; consistency
+Levels: schema violations, structural problems and disagreements with the run's own
+records (when the records file is beside the document) are always `error`; consistency
 findings are `error` for `measured` and `simulated` documents and `warning` for
 `reported` ones (a publication's figures are kept, flagged). A document is valid when it
 has no `error`.
@@ -23,7 +24,8 @@ from bench.validate import (
     checks_memory,
     checks_throughput,
 )
-from bench.validate.findings import Finding, Issue, pointer, runs, sub
+from bench.validate.findings import Finding, Issue
+from bench.validate.records_check import records_issues
 from bench.validate.schema import schema_issues
 
 __all__ = ["CONSISTENCY_CHECKS", "Finding", "is_valid", "validate_document", "validate_file"]
@@ -56,27 +58,6 @@ def validate_document(doc: Any, file: str = "-") -> list[Finding]:
     for check in checks_document.ADVICE_CHECKS:
         add(check(doc), "warning")
     return found
-
-
-def records_issues(doc: Any, base_dir: Path) -> list[Issue]:
-    """Records files that exist beside the document must have the sha256 it records."""
-    from bench.jsonio import sha256_file
-
-    out = []
-    for base, run in runs(doc):
-        records = sub(run, "records")
-        path, digest = records.get("path"), records.get("sha256")
-        if not isinstance(path, str) or not isinstance(digest, str):
-            continue
-        target = Path(path) if os.path.isabs(path) else base_dir / path
-        if target.is_file() and sha256_file(target) != digest:
-            out.append(
-                Issue(
-                    pointer(*base, "records", "sha256"),
-                    f"{path} has a different sha256 than the document records (changed since?)",
-                )
-            )
-    return out
 
 
 def validate_file(path: str | os.PathLike[str]) -> list[Finding]:

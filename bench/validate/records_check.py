@@ -1,0 +1,118 @@
+"""The raw records a document names: same bytes (sha256), same metrics when recomputed.
+
+Only records files that exist where the document says (a path relative to the document,
+or absolute) are checked; a document submitted without its records is checked on its own.
+Records in the kit's format (`bench-records-v1`) are read with `bench.records` and their
+metrics recomputed with `bench.metrics.run_metrics`, the code that wrote them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from bench.errors import InputError
+from bench.validate.findings import Issue, close, fmt, num, pointer, runs, sub
+
+EXACT = (
+    "requests_sent",
+    "requests_completed",
+    "requests_failed",
+    "total_input_tokens",
+    "total_output_tokens",
+)
+RATES = (
+    "duration_s",
+    "request_throughput_rps",
+    "input_throughput_tok_s",
+    "output_throughput_tok_s",
+    "total_throughput_tok_s",
+    "achieved_concurrency",
+    "achieved_rate_rps",
+    "goodput_rps",
+    "interactivity_tok_s",
+)
+STATS = ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "schedule_lag_ms")
+STAT_FIELDS = ("mean", "median", "p90", "p99", "std", "min", "max")
+# Documents may round what they print; 0.1% still catches any real disagreement.
+REL = 0.001
+ABS = 0.01
+
+
+def _records_file(records: dict[str, Any], base_dir: Path) -> Path | None:
+    path = records.get("path")
+    if not isinstance(path, str) or not path:
+        return None
+    target = Path(path) if os.path.isabs(path) else base_dir / path
+    return target if target.is_file() else None
+
+
+def _differences(stated: dict[str, Any], recomputed: dict[str, Any], where: tuple) -> list[Issue]:
+    out = []
+    pairs = [((k,), num(stated, k), num(recomputed, k), True) for k in EXACT]
+    pairs += [((k,), num(stated, k), num(recomputed, k), False) for k in RATES]
+    for key in STATS:
+        s, r = sub(stated, key), sub(recomputed, key)
+        pairs.append(((key, "count"), num(s, "count"), num(r, "count"), True))
+        pairs += [((key, f), num(s, f), num(r, f), False) for f in STAT_FIELDS]
+    for path, a, b, exact in pairs:
+        if a is None or b is None:
+            continue
+        if (a != b) if exact else not close(a, b, REL, ABS):
+            out.append(
+                Issue(
+                    pointer(*where, "metrics", *path),
+                    f"{'.'.join(path)} {fmt(a)} differs from {fmt(b)} recomputed from the "
+                    f"run's records",
+                )
+            )
+    return out
+
+
+def records_issues(doc: Any, base_dir: Path) -> list[Issue]:
+    """Records beside the document: the recorded sha256, and the metrics they give."""
+    from bench.jsonio import sha256_file
+
+    out = []
+    for base, run in runs(doc):
+        records = sub(run, "records")
+        target = _records_file(records, base_dir)
+        if target is None:
+            continue
+        digest = records.get("sha256")
+        if isinstance(digest, str) and sha256_file(target) != digest:
+            out.append(
+                Issue(
+                    pointer(*base, "records", "sha256"),
+                    f"{records['path']} has a different sha256 than the document records "
+                    f"(changed since?)",
+                )
+            )
+            continue
+        if records.get("format") == "bench-records-v1":
+            out += _recompute(run, target, base)
+    return out
+
+
+def _recompute(run: dict[str, Any], target: Path, base: tuple) -> list[Issue]:
+    from bench.metrics import run_metrics
+    from bench.records import read_records
+
+    stated = sub(run, "metrics")
+    try:
+        records = read_records(target)
+    except InputError as exc:
+        return [Issue(pointer(*base, "records", "path"), f"records cannot be read: {exc}")]
+    slo = stated.get("slo") if isinstance(stated.get("slo"), dict) else None
+    recomputed = run_metrics(records, requested_rate_rps=num(stated, "requested_rate_rps"), slo=slo)
+    out = _differences(stated, recomputed, base)
+    count = num(sub(run, "records"), "count")
+    if count is not None and count != len(records):
+        out.append(
+            Issue(
+                pointer(*base, "records", "count"),
+                f"records.count {fmt(count)} but the file holds {len(records)} records",
+            )
+        )
+    return out
