@@ -9,7 +9,7 @@ SGLang's "GB" is GiB (2^30 bytes); every figure here is GiB or MiB.
 Examples:
   python -m bench memory --server-log server.log --model-dir models/Qwen2-7B-Instruct
   python -m bench memory --server-log server.log --npu-smi npu-smi.txt --json
-  python -m bench memory --server-log server.log --result results/run.json
+  python -m bench memory --server-log server.log --result runs/run.json
 """
 
 from __future__ import annotations
