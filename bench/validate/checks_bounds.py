@@ -6,7 +6,8 @@ The two bounds (see `tolerances` for the constants and their reasons):
 - TPOT >= weight bytes per accelerator / (HBM_BANDWIDTH_CEILING x SPECULATIVE_TOKENS):
   one decode step of one sequence reads every weight of its shard once.
 Both are generous on purpose: they catch a wrong unit or a typo'd order of magnitude,
-never an honest fast run.
+never an honest fast run. A simulated document whose simulator ran F times faster than real
+time (`bench sim --speed F`, from its self-report) has both bounds scaled by F.
 """
 
 from __future__ import annotations
@@ -30,11 +31,21 @@ def _parameters(doc: Any) -> tuple[float, str]:
     return tol.MIN_PLAUSIBLE_PARAMETERS, f"the smallest plausible model ({fmt(1e8)} parameters)"
 
 
+def time_compression(doc: Any) -> float:
+    """How much faster than real time a simulated document's clock ran (`bench sim --speed`),
+    from the simulator's self-report; 1 for every other document."""
+    if doc.get("kind") != "simulated":
+        return 1.0
+    speed = num(sub(sub(sub(doc, "server"), "self_report"), "simulator"), "speed")
+    return speed if speed and speed > 0 else 1.0
+
+
 def check_output_throughput_below_compute_ceiling(doc: Any) -> list[Issue]:
-    """output tok/s per accelerator x 2 x parameters <= 1e16 FLOP/s."""
+    """output tok/s per accelerator x 2 x parameters <= 1e16 FLOP/s (x simulator speed)."""
     params, basis = _parameters(doc)
     accel = accelerator_count(doc)
-    ceiling = tol.PEAK_FLOPS_CEILING / (2 * params) * accel
+    speed = time_compression(doc)
+    ceiling = tol.PEAK_FLOPS_CEILING / (2 * params) * accel * speed
     out = []
     for base, run in runs(doc):
         value = num(sub(run, "metrics"), "output_throughput_tok_s")
@@ -44,7 +55,8 @@ def check_output_throughput_below_compute_ceiling(doc: Any) -> list[Issue]:
                     pointer(*base, "metrics", "output_throughput_tok_s"),
                     f"output throughput {fmt(value)} tok/s is above the physical ceiling "
                     f"{fmt(ceiling)} tok/s for {accel} accelerator(s) and {basis} "
-                    f"(10 PFLOP/s per accelerator, 2 FLOPs per parameter per token)",
+                    f"(10 PFLOP/s per accelerator, 2 FLOPs per parameter per token"
+                    f"{_speed_note(speed)})",
                 )
             )
     return out
@@ -60,12 +72,14 @@ def _weight_bytes_per_accelerator(doc: Any) -> float | None:
 
 
 def check_latencies_above_floor(doc: Any) -> list[Issue]:
-    """TTFT, TPOT and E2E figures > 0; TPOT >= the bandwidth floor of one decode step."""
+    """TTFT, TPOT and E2E figures > 0; TPOT >= the bandwidth floor of one decode step
+    (/ simulator speed)."""
     weight_bytes = _weight_bytes_per_accelerator(doc)
+    speed = time_compression(doc)
     floor_ms = None
     if weight_bytes:
         rate = tol.HBM_BANDWIDTH_CEILING_B_S * tol.SPECULATIVE_TOKENS_CEILING
-        floor_ms = weight_bytes / rate * 1000
+        floor_ms = weight_bytes / rate * 1000 / speed
     out = []
     for base, run in runs(doc):
         metrics = sub(run, "metrics")
@@ -88,10 +102,14 @@ def check_latencies_above_floor(doc: Any) -> list[Issue]:
                     pointer(*base, "metrics", "tpot_ms", "mean"),
                     f"mean TPOT {fmt(tpot)} ms is below the physical floor {fmt(floor_ms)} ms "
                     f"(weights {fmt(weight_bytes / 2**30)} GiB per accelerator read at 8 TB/s, "
-                    f"8 tokens per step); is it in seconds?",
+                    f"8 tokens per step{_speed_note(speed)}); is it in seconds?",
                 )
             )
     return out
+
+
+def _speed_note(speed: float) -> str:
+    return "" if speed == 1 else f"; simulator at {fmt(speed)}x real time"
 
 
 CHECKS = [check_output_throughput_below_compute_ceiling, check_latencies_above_floor]

@@ -286,3 +286,20 @@ def test_schema_findings_point_at_the_deepest_cause_in_one_short_line():
 def test_a_request_sent_slightly_early_is_a_negative_schedule_lag_not_an_error():
     doc = changed("simulated_valid", {f"{SIM_T}/metrics/schedule_lag_ms/min": -0.9})
     assert [f for f in validate_document(doc) if f.level == "error"] == []
+
+
+def test_a_simulator_run_faster_than_real_time_scales_the_physical_bounds():
+    tpot = f"{SIM_L}/metrics/tpot_ms/mean"
+
+    def below_floor(doc):
+        return any(
+            f.pointer == tpot and "physical floor" in f.message for f in validate_document(doc)
+        )
+
+    doc = changed("simulated_valid", {tpot: 0.0195})
+    assert below_floor(doc)
+    doc["server"]["self_report"]["simulator"] = {"speed": 1000}
+    assert not below_floor(doc)
+    doc["kind"] = "measured"  # only a simulated document's clock may run fast
+    doc["server"]["self_report"]["simulated"] = False
+    assert below_floor(doc)
