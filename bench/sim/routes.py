@@ -209,6 +209,7 @@ class SimState:
         finally:
             if not req.done:
                 self.scheduler.abort(req)
+            if truth["finish_reason"] is None:  # the response did not complete
                 truth["finish_reason"] = "abort"
                 if self.crashed.is_set():
                     truth["fault"] = "+".join([*faults.names, "crash"])
@@ -258,11 +259,12 @@ class SimState:
             )
             if req.sent == 0 and faults.malformed:
                 out += MALFORMED_LINE
-            token_ns.extend([time.perf_counter_ns()] * len(new_ids))  # taken just before the write
-            await resp.write(out)
+            # recorded as handed to the transport, just before the write
+            token_ns.extend([time.perf_counter_ns()] * len(new_ids))
+            truth["completion_tokens"] = upto
             req.sent = upto
             self.tokens_out += len(new_ids)
-            truth["completion_tokens"] = upto
+            await resp.write(out)
         tail = b""
         if encoder.endpoint == "chat":
             tail += encoder.finish_chunk(req.finish_reason)

@@ -85,6 +85,10 @@ class Scheduler:
             self.waiting.remove(req)
         req.wakeup.set()
 
+    def abort_all(self) -> None:
+        for req in [*self.running, *self.waiting]:
+            self.abort(req)
+
     def stop(self) -> None:
         self._stopped = True
         self._work.set()

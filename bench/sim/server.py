@@ -50,7 +50,7 @@ class _Running:
         state = SimState(config)
         lines = startup.startup_log_lines(state.profile, state.plan)
         app = state.app()
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port, backlog=2048, reuse_address=True)
         try:
@@ -74,8 +74,12 @@ class _Running:
         return cls(state, runner, site, task)
 
     async def stop(self) -> None:
+        """Stop listening, cut open streams, let every handler write its ground truth."""
+        self.crash_now()
+        self.state.scheduler.abort_all()  # wakes the handlers; each records an abort
         self.state.scheduler.stop()
-        await self.runner.cleanup()  # cancels open handlers: their ground truth is written
+        await asyncio.sleep(0)
+        await self.runner.cleanup()
         self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.task

@@ -1,0 +1,151 @@
+"""`python -m bench sim` as a process: ready file, SGLang log, signals, crash, bad flags."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+TIMEOUT = 30
+
+
+def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, dict]:
+    ready = tmp_path / "ready.json"
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench",
+        "sim",
+        "--port",
+        "0",
+        "--ready-file",
+        str(ready),
+        "--log-file",
+        str(tmp_path / "sim.log"),
+        "--ground-truth",
+        str(tmp_path / "truth.jsonl"),
+        *extra,
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + TIMEOUT
+    while not ready.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"bench sim did not start: {proc.communicate()[1][-2000:]}")
+        time.sleep(0.05)
+    return proc, json.loads(ready.read_text())
+
+
+def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> tuple[int, str]:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        _, err = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    return proc.returncode, err
+
+
+def test_ready_file_log_and_sigterm(tmp_path):
+    proc, ready = _start(tmp_path, "--speed", "100")
+    try:
+        assert ready["pid"] == proc.pid
+        assert ready["base_url"] == f"http://127.0.0.1:{ready['port']}"
+        body = {"model": "m", "prompt": "hi", "max_tokens": 4}
+        resp = requests.post(ready["base_url"] + "/v1/completions", json=body, timeout=TIMEOUT)
+        assert resp.json()["usage"]["completion_tokens"] == 4
+    finally:
+        code, err = _stop(proc)
+    assert code == 0
+    assert f"ground truth in {tmp_path / 'truth.jsonl'}" in err
+    log = (tmp_path / "sim.log").read_text()
+    assert "Load weight end. type=Qwen2ForCausalLM, dtype=torch.bfloat16" in log
+    assert "mem usage=14.19 GB." in log
+    assert "KV Cache is allocated. #tokens: 775474, K size: 20.71 GB, V size: 20.71 GB" in log
+    assert "max_total_num_tokens=775474, chunked_prefill_size=8192" in log
+    assert "Load weight end." in err  # the same lines go to stderr, as SGLang logs them
+    (truth,) = [json.loads(x) for x in (tmp_path / "truth.jsonl").read_text().splitlines()]
+    assert truth["completion_tokens"] == 4 and truth["finish_reason"] == "length"
+
+
+def test_sigint_mid_stream_flushes_the_ground_truth(tmp_path):
+    proc, ready = _start(tmp_path, "--speed", "1")
+    body = {"model": "m", "prompt": "hi", "max_tokens": 1000, "stream": True}
+    try:
+        with requests.post(
+            ready["base_url"] + "/v1/completions", json=body, stream=True, timeout=TIMEOUT
+        ) as resp:
+            seen = 0
+            for line in resp.iter_lines():
+                seen += line.startswith(b"data: {")
+                if seen == 3:
+                    break
+            code, err = _stop(proc, signal.SIGINT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 0 and "ground truth in" in err
+    (truth,) = [json.loads(x) for x in (tmp_path / "truth.jsonl").read_text().splitlines()]
+    assert truth["finish_reason"] == "abort" and 3 <= truth["completion_tokens"] < 1000
+
+
+def test_crash_fault_exits_3(tmp_path):
+    proc, ready = _start(tmp_path, "--speed", "100", "--fault-crash-after", "1")
+    body = {"model": "m", "prompt": "hi", "max_tokens": 2}
+    try:
+        assert (
+            requests.post(
+                ready["base_url"] + "/v1/completions", json=body, timeout=TIMEOUT
+            ).status_code
+            == 200
+        )
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.post(ready["base_url"] + "/v1/completions", json=body, timeout=TIMEOUT)
+        code, err = proc.wait(timeout=TIMEOUT), proc.communicate()[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 3 and "Simulated crash after 1 requests" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["--speed", "0"], 2, "--speed"),
+        (["--fault-error-rate", "1.5"], 2, "--fault-error-rate"),
+        (["--profile", "no-such-profile"], 1, "unknown simulator profile"),
+        (["--tokenizer", "/nonexistent/tokenizer.json"], 1, "cannot load tokenizer"),
+        (["--host", "8.8.8.8"], 2, "--host"),
+    ],
+)
+def test_bad_flags_are_one_line_errors(args, code, needle):
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "sim", "--port", "0", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert proc.returncode == code
+    assert proc.stderr.startswith("Error:") and needle in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_port_in_use_is_a_one_line_error(tmp_path):
+    proc, ready = _start(tmp_path, "--speed", "100")
+    try:
+        second = subprocess.run(
+            [sys.executable, "-m", "bench", "sim", "--port", str(ready["port"])],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+    finally:
+        _stop(proc)
+    assert second.returncode == 1 and second.stderr.startswith("Error: cannot listen")
