@@ -65,6 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="kit",
         help="kit: the kit's load generator; sglang: python -m sglang.bench_serving",
     )
+    parser.add_argument(
+        "--as-written",
+        action="store_true",
+        help="with --driver sglang: the article's command exactly as written (it runs "
+        "ShareGPT: needs --dataset-path); the workload flags are then ignored",
+    )
     add_target_arguments(parser)
     parser.add_argument("--dataset", choices=("random", "sharegpt"), default="random")
     parser.add_argument("--dataset-path", help="local ShareGPT-format JSON (never downloaded)")

@@ -245,6 +245,7 @@ def run_sglang(run: SglangRun, output_file: Path, name: str) -> dict[str, Any]:
     argv = build_argv(run, output_file, install)
     log_path = output_file.with_name(output_file.name + ".log")
     started = time.time()
+    started_utc = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
     code = _run_process(argv, log_path, process_timeout_s(run))
     if code != 0 or not output_file.is_file():
         raise BenchError(
@@ -267,7 +268,7 @@ def run_sglang(run: SglangRun, output_file: Path, name: str) -> dict[str, Any]:
         records_sha256=sha256_of(output_file),
         notes=_as_written_note(run) if run.as_written else None,
     )
-    return map_run(results[-1], invocation, name)
+    return {"name": name, "started_utc": started_utc, **map_run(results[-1], invocation, name)}
 
 
 def _as_written_note(run: SglangRun) -> str:
@@ -282,10 +283,16 @@ def _as_written_note(run: SglangRun) -> str:
 
 
 def run_from_args(args: Any) -> int:
-    """`bench throughput --driver sglang`: the throughput flags -> a run object at --out."""
-    from bench.jsonio import dumps, write_json_atomic
+    """`bench throughput --driver sglang`: the same flags, run through sglang.bench_serving.
+
+    The run object goes to --out (and a summary to stdout), sglang's output file to
+    --records (default OUT.sglang.jsonl), its console log beside that.
+    """
+    from bench.cli.throughput import finish
 
     out = getattr(args, "out", None)
+    if out is not None and Path(out).exists():
+        raise UsageError(f"{out} already exists; name another --out file")
     run = SglangRun(
         base_url=args.base_url.rstrip("/"),
         api=getattr(args, "api", "chat") or "chat",
@@ -304,22 +311,21 @@ def run_from_args(args: Any) -> int:
         tokenizer=getattr(args, "tokenizer", None),
         as_written=bool(getattr(args, "as_written", False)),
     )
-    if out:
-        out_path = Path(out)
-        if out_path.exists():
-            raise UsageError(f"{out_path} exists; choose another --out")
-        output_file = out_path.with_name(out_path.stem + ".sglang.jsonl")
-    else:
+    output_file = getattr(args, "records", None)
+    if output_file is None and out is not None:
+        out = Path(out)
+        output_file = out.with_name(out.name.removesuffix(".json") + ".sglang.jsonl")
+    elif output_file is None:
         stamp = time.strftime("%Y%m%dT%H%M%S")
         output_file = Path(f"sglang-bench-serving-{stamp}-{os.getpid()}.jsonl")
-    name = "throughput-as-written" if run.as_written else "throughput-sglang"
-    result = run_sglang(run, output_file, name)
-    if out:
-        write_json_atomic(out_path, result, overwrite=False)
-        sys.stderr.write(f"wrote {out_path} (sglang output: {output_file})\n")
-    else:
-        sys.stdout.write(dumps(result) + "\n")
-    return 0
+    default_name = "throughput-as-written" if run.as_written else "throughput-sglang"
+    name = getattr(args, "name", None) or default_name
+    result = run_sglang(run, Path(output_file), name)
+    return finish(
+        args,
+        result,
+        f"bench throughput (driver sglang.bench_serving {result['driver']['version']})",
+    )
 
 
 def _rate(value: Any) -> float | None:
