@@ -166,7 +166,7 @@ def _input_per_request(base: tuple, m: dict, w: dict, wkey: str) -> list[Issue]:
                 f"total {fmt(t)} - output {fmt(o)} tok/s at {fmt(rps)} req/s leaves "
                 f"{n_in:.1f} input tokens per request; {wkey} ({w.get('dataset')}) has prompts "
                 f"of {lengths} tokens, which would make the total about "
-                f"{fmt(round(rps * (in_len + n_out)))} tok/s",
+                f"{rps * (in_len + n_out):.0f} tok/s",
             )
         ]
     return [
@@ -194,7 +194,7 @@ def check_request_rate(doc: Any) -> list[Issue]:
                 )
             )
         sent = num(m, "requests_sent") or num(w, "num_prompts")
-        if asked is None or got is None or not sent or asked <= 0:
+        if asked is None or got is None or not sent or sent < 1 or asked <= 0:
             continue
         allowed = tol.RATE_REL + tol.RATE_SIGMAS / math.sqrt(sent)
         capped = num(w, "max_concurrency") is not None  # a cap may hold the rate down
@@ -252,8 +252,8 @@ def accelerator_count(doc: Any) -> int:
     if count and count >= 1:
         return int(count)
     args = sub(sub(doc, "server"), "args")
-    tp, dp = num(args, "tp_size") or 1, num(args, "dp_size") or 1
-    return max(1, int(tp * dp))
+    product = (num(args, "tp_size") or 1) * (num(args, "dp_size") or 1)
+    return int(product) if math.isfinite(product) and product >= 1 else 1
 
 
 CHECKS = [
