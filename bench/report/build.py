@@ -81,7 +81,7 @@ def render_plots(entries: list[ResultEntry]) -> list[plotting.Plot]:
             out.append(plot)
     for entry in entries:
         rows = rows_of(entry)
-        plot = plotting.latency_ladder(entry.rid, entry.kind, rows) if rows else None
+        plot = plotting.latency_ladder(entry.rid, entry.kind_label, rows) if rows else None
         if plot is not None:
             out.append(plot)
     return out

@@ -154,7 +154,7 @@ def _heading(tag: str, e: ResultEntry) -> str:
     title = (e.doc or {}).get("title")
     status = "valid" if e.valid else "INVALID"
     warn = f", {len(e.warnings)} warnings" if e.warnings else ""
-    return f"- **{tag}** ({e.kind}, {status}{warn}): {text.code(e.link, 200)}" + (
+    return f"- **{tag}** ({e.kind_label}, {status}{warn}): {text.code(e.link, 200)}" + (
         f" — {text.inline(title, 120)}" if title else ""
     )
 
@@ -162,7 +162,10 @@ def _heading(tag: str, e: ResultEntry) -> str:
 def compare_entries(a: ResultEntry, b: ResultEntry) -> str:
     lines = ["# Comparison", "", _heading("A", a), _heading("B", b), ""]
     if a.kind != b.kind:
-        lines += [f"A is {a.kind} and B is {b.kind}: the ratios compare different kinds.", ""]
+        lines += [
+            f"A is {a.kind_label} and B is {b.kind_label}: the ratios compare different kinds.",
+            "",
+        ]
     for e, tag in ((a, "A"), (b, "B")):
         for issue in e.errors:
             pointer = text.code(issue.pointer or "/", 80)

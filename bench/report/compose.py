@@ -148,7 +148,7 @@ def invalid_section(entries: list[ResultEntry]) -> str:
         )
         if len(e.errors) > INVALID_REASONS:
             reasons += f"; and {len(e.errors) - INVALID_REASONS} more errors (see the details)"
-        body.append([f"[{e.rid}](#{e.rid.lower()})", text.cell(e.link, 80), e.kind, reasons])
+        body.append([f"[{e.rid}](#{e.rid.lower()})", text.cell(e.link, 80), e.kind_label, reasons])
     return "\n".join([*lines, tables.markdown_table(["result", "file", "kind", "why"], body), ""])
 
 
@@ -238,6 +238,17 @@ def _provenance_lines(doc: dict, analysis: dict | None) -> list[str]:
         ),
         _kv("roofline", _roofline_line(analysis)),
     ]
+    simulator = dig(doc, "server", "self_report", "simulator")
+    if isinstance(simulator, dict):
+        lines.append(
+            _kv(
+                "simulator",
+                f"profile {_v(doc, 'server', 'self_report', 'simulator', 'profile', limit=60)}, "
+                f"speed ×{_v(doc, 'server', 'self_report', 'simulator', 'speed', limit=12)} "
+                "(durations divided by the speed), seed "
+                f"{_v(doc, 'server', 'self_report', 'simulator', 'seed', limit=20)}",
+            )
+        )
     if isinstance(doc.get("citation"), dict):
         lines.append(
             _kv(
@@ -253,7 +264,7 @@ def _provenance_lines(doc: dict, analysis: dict | None) -> list[str]:
 
 
 def details_one(entry: ResultEntry, analysis: dict | None = None) -> list[str]:
-    summary_text = html.escape(f"{entry.rid} · {entry.kind} · {text.clean(entry.link, 120)}")
+    summary_text = html.escape(f"{entry.rid} · {entry.kind_label} · {text.clean(entry.link, 120)}")
     lines = [f'<a id="{entry.rid.lower()}"></a>', "<details>", f"<summary>{summary_text}</summary>"]
     lines += ["", _kv("file", f"{text.code(entry.link, 200)}, sha256 `{entry.sha256[:16]}…`")]
     if entry.doc is not None:

@@ -110,7 +110,9 @@ REPORT_TERMS: tuple[tuple[str, str], ...] = (
     (
         "kind",
         "`measured`: run by the submitter on the hardware named. `simulated`: run against the "
-        "kit's simulator; its numbers describe the simulator's model, not hardware. "
+        "kit's simulator; its numbers describe the simulator's model, not hardware "
+        "(`simulated ×F speed`: run F times faster than real time, so throughputs are F times "
+        "and latencies 1/F of what the simulated hardware would give). "
         "`reported`: copied from a publication (the citation is in the details), not re-run. "
         "Only measured results are ranked.",
     ),

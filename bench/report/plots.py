@@ -76,14 +76,14 @@ def throughput_vs_interactivity(index: int, rows: list[Row], title: str) -> Plot
             left_out.append(row.entry.rid)
             continue
         series.setdefault(row.entry.rid, []).append((x, y))
-        kinds[row.entry.rid] = row.kind
+        kinds[row.entry.rid] = row.entry.kind_label
     if not series:
         return None
     with mpl_style.context("default"):
         fig, (ax,) = _figure()
         for rid, points in series.items():
             points.sort()
-            marker, line, filled = _style(kinds[rid])
+            marker, line, filled = _style(kinds[rid].split()[0])
             ax.plot(
                 [p[0] for p in points],
                 [p[1] for p in points],
@@ -138,7 +138,7 @@ def latency_ladder(rid: str, kind: str, rows: list[Row]) -> Plot | None:
     found = any(ladder_points(row, m) for row in rows for m, _ in LATENCIES)
     if not found:
         return None
-    marker, line, filled = _style(kind)
+    marker, line, filled = _style(kind.split()[0])
     with mpl_style.context("default"):
         fig, axes = _figure(1, 3)
         for ax, (metric, title) in zip(axes, LATENCIES, strict=True):

@@ -51,6 +51,28 @@ class ResultEntry:
         return kind if kind in KINDS else "unknown"
 
     @property
+    def kind_label(self) -> str:
+        """The kind as the report shows it: a simulator run faster than real time says so.
+
+        `bench sim --speed F` divides every duration by F, so its throughputs are F times
+        and its latencies 1/F times what the simulated hardware would give.
+        """
+        speed = self.simulator_speed
+        if self.kind == "simulated" and speed is not None and speed != 1:
+            return f"simulated ×{speed:g} speed"
+        return self.kind
+
+    @property
+    def simulator_speed(self) -> float | None:
+        """`server.self_report.simulator.speed` of a simulated run, when it says."""
+        value: Any = self.doc
+        for key in ("server", "self_report", "simulator", "speed"):
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return float(value)
+
+    @property
     def valid(self) -> bool:
         return self.doc is not None and not any(i.level == "error" for i in self.issues)
 

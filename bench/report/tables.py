@@ -158,7 +158,7 @@ def performance_table(setting: Setting, base_rows: list[Row]) -> str:
             [
                 str(rank) if rank is not None else "—",
                 result_label(row),
-                row.kind,
+                row.entry.kind_label,
                 *(c.value(row) for c in PERFORMANCE_COLUMNS),
                 art,
                 vs_best,
@@ -202,7 +202,7 @@ def context_table(setting: Setting, efficiencies: Efficiencies) -> str:
             [
                 str(rank) if rank is not None else "—",
                 result_label(row),
-                row.kind,
+                row.entry.kind_label,
                 text.num(number(memory.get("weights_gib"))),
                 text.num(number(memory.get("kv_cache_gib"))),
                 _hbm(row),
@@ -235,7 +235,7 @@ def baseline_comparison(base: Row, rows: list[Row]) -> str:
     body = [
         [
             f"{result_label(base)} (article)",
-            base.kind,
+            base.entry.kind_label,
             *(text.num(base.metric(*keys), d) for _, keys, d in COMPARED),
             "—",
         ]
@@ -248,5 +248,5 @@ def baseline_comparison(base: Row, rows: list[Row]) -> str:
             cells.append(text.num(value, digits) + (f" ({text.ratio(r)})" if r else ""))
         fields, against = baseline_differences(row, base)
         diffs = f"{', '.join(fields)} ({against})" if fields else f"— ({against})"
-        body.append([result_label(row), row.kind, *cells, diffs])
+        body.append([result_label(row), row.entry.kind_label, *cells, diffs])
     return markdown_table(headers, body)

@@ -263,3 +263,14 @@ def test_a_copy_of_the_article_in_the_results_is_the_baseline_not_a_second_docum
     md = _report(results).markdown
     assert "3 result documents read (this report's directory):" in md
     assert "Baseline: R1," in md and "copy.json" in md
+
+
+def test_a_simulator_run_faster_than_real_time_says_so_on_every_row(tmp_path):
+    directory = tmp_path / "results"
+    fast = docs.simulated()
+    fast["server"]["self_report"]["simulator"] = {"profile": "p", "speed": 10, "seed": 1}
+    docs.write(directory, "fast.json", fast)
+    md = _report(directory, None).markdown
+    rows = [line for line in md.splitlines() if line.startswith("| —") and "[R1]" in line]
+    assert rows and all("| simulated ×10 speed |" in line for line in rows)
+    assert "speed ×10 (durations divided by the speed)" in md
