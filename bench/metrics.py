@@ -127,11 +127,12 @@ def itl_ms(record: Record) -> list[float]:
 
 
 def schedule_lag_ms(record: Record) -> float | None:
-    """Formula: lag = send_ns - scheduled_ns, in ms (includes waiting for a free
-    concurrency slot). None when the request had no scheduled time."""
+    """Formula: lag = submit_ns - scheduled_ns (send_ns when submit_ns is unknown), in ms;
+    it includes waiting for a free concurrency slot. None without a scheduled time."""
     if record.scheduled_ns is None:
         return None
-    return (record.send_ns - record.scheduled_ns) / NS_PER_MS
+    start = record.submit_ns if record.submit_ns is not None else record.send_ns
+    return (start - record.scheduled_ns) / NS_PER_MS
 
 
 def meets_slo(record: Record, slo: dict[str, float | None]) -> bool:

@@ -30,6 +30,10 @@ class Record:
 
     Times are `time.perf_counter_ns()` values of the client process (CLOCK_MONOTONIC on
     Linux, comparable with the simulator's ground truth on the same host).
+    `submit_ns` is when the client began the request (before the HTTP library call);
+    `send_ns` is when the request's last byte was written to the socket (the HTTP library's
+    request-sent hook; `submit_ns` when there was none). TTFT and E2E start at `send_ns`,
+    so the client's own request building is not charged to the server.
     `chunk_ns[i]` is when the i-th chunk carrying generated content arrived and
     `chunk_tokens[i]` how many tokens it carried (`chunk_tokens_source` says how that was
     counted). `error_kind` is None for a completed request.
@@ -41,6 +45,7 @@ class Record:
     send_ns: int
     done_ns: int
     scheduled_ns: int | None = None
+    submit_ns: int | None = None
     chunk_ns: tuple[int, ...] = ()
     chunk_tokens: tuple[int, ...] = ()
     chunk_tokens_source: str = "unknown"

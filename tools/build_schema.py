@@ -375,16 +375,17 @@ ACCURACY = obj(
             "$ref": "#/$defs/stats",
             "description": "|measured - true| / true TPOT, in percent.",
         },
-        "ttft_send_side_ms": {
+        "client_send_overhead_ms": {
             "$ref": "#/$defs/stats",
-            "description": "Simulator arrival - client send: the client's send overhead plus any "
-            "wait in the simulator's HTTP layer before it stamped the arrival (part of the TTFT "
-            "error).",
+            "description": "From the client deciding to send to the request's last byte written "
+            "to the socket. Not part of TTFT (which starts at the write); shown so a reader can "
+            "judge the client host.",
         },
-        "ttft_receive_side_ms": {
+        "server_arrival_lag_ms": {
             "$ref": "#/$defs/stats",
-            "description": "|client receipt - simulator write| of the first token: delivery and "
-            "client read delay (the rest of the TTFT error).",
+            "description": "Simulator arrival stamp - request written: how long requests waited "
+            "in the simulator's HTTP layer before its handler stamped them. Real latency the "
+            "server adds (part of the true TTFT), not client error; shown so a reader can judge.",
         },
         "per_concurrency": {
             "type": "array",

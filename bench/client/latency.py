@@ -129,6 +129,7 @@ def probe_once(
         spec,
         state,
         send_ns=sent.get("ns", start_ns),
+        submit_ns=start_ns,
         done_ns=done_ns,
         status=status,
         scheduled_ns=None,

@@ -10,6 +10,7 @@ connections, no further requests are sent and the run fails, saying where the re
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import sys
 import time
@@ -27,7 +28,7 @@ from bench.client.runinfo import (
     run_object,
     utc_now,
 )
-from bench.client.stream import RequestSpec, send_request
+from bench.client.stream import RequestSpec, send_request, write_tracing
 from bench.errors import BenchError, UsageError
 from bench.jsonio import sha256_file
 from bench.metrics import run_metrics
@@ -133,21 +134,25 @@ def request_specs(
 ) -> list[RequestSpec]:
     url = endpoint_url(config.base_url, config.api)
     prefix = "w" if warmup else "m"
-    return [
-        RequestSpec(
-            index=i,
-            rid=f"bench-{run_id}-{prefix}{i}",
-            url=url,
-            body=request_body(
-                config.api, model, p.text, p.output_tokens, ignore_eos=config.ignore_eos
-            ),
-            warmup=warmup,
-            # the client knows the prompt's exact count only without a chat template
-            prompt_tokens_client=p.prompt_tokens if config.api == "completions" else None,
-            requested_output_tokens=p.output_tokens,
+    specs = []
+    for i, p in enumerate(prompts):
+        body = request_body(
+            config.api, model, p.text, p.output_tokens, ignore_eos=config.ignore_eos
         )
-        for i, p in enumerate(prompts)
-    ]
+        specs.append(
+            RequestSpec(
+                index=i,
+                rid=f"bench-{run_id}-{prefix}{i}",
+                url=url,
+                body=body,
+                payload=json.dumps(body).encode(),
+                warmup=warmup,
+                # the client knows the prompt's exact count only without a chat template
+                prompt_tokens_client=p.prompt_tokens if config.api == "completions" else None,
+                requested_output_tokens=p.output_tokens,
+            )
+        )
+    return specs
 
 
 class _Run:
@@ -184,7 +189,9 @@ async def _drive(
     limit = config.max_concurrency
     connector = aiohttp.TCPConnector(limit=limit or 0, limit_per_host=0, force_close=False)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=min(config.timeout, 30.0))
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, trace_configs=[write_tracing()]
+    ) as session:
 
         async def one(spec: RequestSpec, scheduled_ns: int | None, slot: Any) -> None:
             try:

@@ -9,6 +9,7 @@ per-request timeout (`timeout`). Only cancellation (Ctrl-C) propagates.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ class RequestSpec:
     url: str
     body: dict[str, Any]
     warmup: bool = False
+    payload: bytes | None = None  # `body` as JSON, encoded ahead of the run
     prompt_tokens_client: int | None = None
     requested_output_tokens: int | None = None
 
@@ -54,6 +56,19 @@ async def _read_stream(
     state.feed_eof(clock())
 
 
+def write_tracing() -> aiohttp.TraceConfig:
+    """Stamps `sent_ns` in a request's trace context each time a piece of it is written."""
+
+    async def stamp(_session: object, context: Any, _params: object) -> None:
+        if isinstance(context.trace_request_ctx, dict):
+            context.trace_request_ctx["sent_ns"] = time.perf_counter_ns()
+
+    config = aiohttp.TraceConfig()
+    config.on_request_headers_sent.append(stamp)
+    config.on_request_chunk_sent.append(stamp)
+    return config
+
+
 async def send_request(
     session: aiohttp.ClientSession,
     spec: RequestSpec,
@@ -62,15 +77,19 @@ async def send_request(
     tokenizer: TokenCounter | None,
     scheduled_ns: int | None = None,
 ) -> Record:
-    """Send `spec`, read the whole stream, and return its record (`send_ns` is taken just
-    before the request is handed to aiohttp)."""
+    """Send `spec`, read the whole stream, and return its record. `submit_ns` is taken just
+    before the request is handed to aiohttp, `send_ns` when aiohttp wrote its last byte."""
     state = StreamState()
     status: int | None = None
-    headers = {"X-Request-Id": spec.rid}
-    send_ns = time.perf_counter_ns()
+    headers = {"X-Request-Id": spec.rid, "Content-Type": "application/json"}
+    data = spec.payload if spec.payload is not None else json.dumps(spec.body).encode()
+    trace: dict[str, int] = {}
+    submit_ns = time.perf_counter_ns()
     try:
         async with asyncio.timeout(timeout_s):
-            async with session.post(spec.url, json=spec.body, headers=headers) as response:
+            async with session.post(
+                spec.url, data=data, headers=headers, trace_request_ctx=trace
+            ) as response:
                 status = response.status
                 await _read_stream(response, state)
     except TimeoutError:
@@ -85,8 +104,8 @@ async def send_request(
         state.fail(kind, f"{type(exc).__name__}: {exc}")
     done_ns = time.perf_counter_ns()
     return to_record(
-        spec, state, send_ns=send_ns, done_ns=done_ns, status=status,
-        scheduled_ns=scheduled_ns, tokenizer=tokenizer,
+        spec, state, send_ns=trace.get("sent_ns", submit_ns), done_ns=done_ns, status=status,
+        scheduled_ns=scheduled_ns, tokenizer=tokenizer, submit_ns=submit_ns,
     )  # fmt: skip
 
 
@@ -99,6 +118,7 @@ def to_record(
     status: int | None,
     scheduled_ns: int | None,
     tokenizer: TokenCounter | None,
+    submit_ns: int | None = None,
 ) -> Record:
     """Pure: the facts of one finished request."""
     counts = chunk_token_counts(state.chunk_text, state.chunk_usage_tokens, tokenizer)
@@ -109,6 +129,7 @@ def to_record(
         send_ns=send_ns,
         done_ns=done_ns,
         scheduled_ns=scheduled_ns,
+        submit_ns=submit_ns,
         chunk_ns=tuple(state.chunk_ns),
         chunk_tokens=counts.tokens,
         chunk_tokens_source=counts.source,
