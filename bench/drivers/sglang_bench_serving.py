@@ -194,7 +194,9 @@ def sha256_of(path: Path) -> str:
 
 def _run_process(argv: list[str], log_path: Path, timeout_s: float) -> int:
     """Run argv with stdout+stderr into log_path; kill its process group past timeout_s."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
+    # Offline unless the user says otherwise: the kit downloads no dataset and no tokenizer.
+    env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **os.environ}
+    env.update(PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
     with log_path.open("w", encoding="utf-8") as log:
         proc = subprocess.Popen(
             argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True

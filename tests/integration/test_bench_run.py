@@ -1,0 +1,157 @@
+"""`bench run`: a profile against a server -> one complete result document that validates.
+
+Against the simulator the document is `kind: simulated`; against another
+OpenAI-compatible server (the test stub, which has no /get_server_info) it is `measured`.
+A server that answers nothing leaves the records on disk and says where.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.cli import main
+from bench.jsonio import load_document, sha256_file
+from bench.sim import tokenizer_dir
+from bench.sim.config import SimConfig
+from bench.sim.server import SimServer
+from bench.validate import validate_file
+from tests.integration.openai_stub import StubServer
+
+TINY = """
+[profile]
+name = "tiny"
+description = "two small runs"
+
+[server]
+mem_fraction_static = 0.9
+
+[[throughput]]
+name = "tp"
+input_len = 32
+output_len = 8
+num_prompts = 6
+max_concurrency = 3
+timeout_s = {timeout}
+
+[[latency]]
+name = "lat"
+input_tokens = 32
+output_tokens = 8
+runs = 2
+warmup = 1
+timeout_s = {timeout}
+"""
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    log = tmp_path_factory.mktemp("sim") / "sim.log"
+    with SimServer(SimConfig(speed=50.0, log_file=log)) as server:
+        yield server
+
+
+def profile_file(tmp_path, timeout=30):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY.format(timeout=timeout))
+    return path
+
+
+def errors_and_warnings(path):
+    findings = validate_file(path)
+    return [f"{f.level} {f.pointer}: {f.message}" for f in findings]
+
+
+def test_quick_profile_against_the_simulator_writes_a_clean_simulated_document(
+    sim, tmp_path, capsys
+):
+    out = tmp_path / "doc.json"
+    code = main(
+        ["run", "--profile", "quick", "--base-url", sim.base_url, "--out", str(out),
+         "--server-log", str(sim.config.log_file), "--submitter", "tester"]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert errors_and_warnings(out) == []
+    doc = load_document(out)
+    assert doc["kind"] == "simulated"
+    assert doc["submitter"]["name"] == "tester"
+    assert doc["software"]["engine"]["name"] == "bench-sim"
+    assert doc["server"]["self_report"]["simulated"] is True
+    assert doc["provenance"]["profile"]["name"] == "quick"
+    assert doc["provenance"]["commands"][0].startswith("python -m bench run --profile quick")
+    (tp,) = doc["measurements"]["throughput"]
+    (lat,) = doc["measurements"]["latency"]
+    assert tp["metrics"]["requests_completed"] == 24
+    assert tp["metrics"]["total_output_tokens"] == 24 * 32
+    assert lat["metrics"]["requests_completed"] == 3
+    assert doc["measurements"]["memory"]["kv_tokens"] > 0
+    for run in (tp, lat):
+        records = out.parent / run["records"]["path"]
+        assert records.parent.name == "doc.records"
+        assert sha256_file(records) == run["records"]["sha256"]
+    assert "simulated result written to" in capsys.readouterr().out
+
+
+def test_default_name_under_results_dir_never_overwrites(sim, tmp_path):
+    args = ["run", "--profile", str(profile_file(tmp_path)), "--base-url", sim.base_url,
+            "--results-dir", str(tmp_path / "results")]  # fmt: skip
+    assert main(args) == 0
+    assert main(args) == 0
+    docs = sorted(p.name for p in (tmp_path / "results").glob("*.json"))
+    assert len(docs) == 2 and all(d.startswith("tiny-simulated-") for d in docs)
+
+
+def test_a_server_that_is_not_the_simulator_gives_a_measured_document(tmp_path):
+    out = tmp_path / "doc.json"
+    with StubServer("sglang") as stub:
+        code = main(
+            ["run", "--profile", str(profile_file(tmp_path)), "--base-url", stub.base_url,
+             "--tokenizer", str(tokenizer_dir()), "--out", str(out)]
+        )  # fmt: skip
+    assert code == 0
+    doc = load_document(out)
+    assert doc["kind"] == "measured"
+    assert doc["server"]["self_report"] is None
+    assert "no server self-report" in doc["notes"]
+    # The stub's usage always says 11 prompt tokens for 32-token prompts: the document
+    # keeps what the server said, and the validator points at exactly that.
+    errors = [f for f in validate_file(out) if f.level == "error"]
+    assert errors and all("32 tokens" in f.message for f in errors)
+
+
+def test_failed_requests_are_recorded_and_the_exit_code_says_so(tmp_path, capsys):
+    out = tmp_path / "doc.json"
+    with StubServer("http_500") as stub:
+        code = main(
+            ["run", "--profile", str(profile_file(tmp_path)), "--base-url", stub.base_url,
+             "--tokenizer", str(tokenizer_dir()), "--out", str(out)]
+        )  # fmt: skip
+    assert code == 1
+    assert "requests failed" in capsys.readouterr().err
+    tp = load_document(out)["measurements"]["throughput"][0]["metrics"]
+    assert tp["requests_failed"] == 6 and tp["failures"] == {"http_5xx": 6}
+
+
+def test_a_dead_server_stops_the_run_and_names_the_records(tmp_path, capsys):
+    with StubServer("sglang") as stub:
+        url = stub.base_url
+    out = tmp_path / "doc.json"
+    code = main(
+        ["run", "--profile", str(profile_file(tmp_path, timeout=5)), "--base-url", url,
+         "--tokenizer", str(tokenizer_dir()), "--out", str(out)]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    assert not out.exists()
+    assert "no result document written" in err and err.count("Error:") == 1
+    assert "doc.records" in err or "no records were written" in err
+
+
+def test_the_resolved_profile_is_kept_in_provenance(sim, tmp_path):
+    out = tmp_path / "doc.json"
+    assert main(["run", "--profile", str(profile_file(tmp_path)), "--base-url", sim.base_url,
+                 "--out", str(out)]) == 0  # fmt: skip
+    profile = json.loads(out.read_text())["provenance"]["profile"]
+    assert profile["throughput"][0]["range_ratio"] == 1.0  # a default, filled in
+    assert profile["latency"][0]["runs"] == 2
