@@ -62,16 +62,21 @@ def throughput_vs_interactivity(index: int, rows: list[Row], title: str) -> Plot
 
     `rows` are the throughput rows of one model + hardware + engine. Each result's runs are
     joined in order of interactivity, so a concurrency sweep draws its trade-off curve.
-    Returns None when no row has both figures.
+    The rows of a group share their accelerator count, so when any of them lacks the
+    per-NPU figure (the count is unknown) the plot shows output tok/s of all NPUs instead,
+    and says so on its axis. Returns None when no row has both figures.
     """
     import matplotlib.style as mpl_style
 
+    per_npu = all(r.metric("output_throughput_per_npu_tok_s") is not None for r in rows)
+    y_key = "output_throughput_per_npu_tok_s" if per_npu else "output_throughput_tok_s"
+    y_label = "output tokens/s per NPU" if per_npu else "output tokens/s (all NPUs)"
     series: dict[str, list[tuple[float, float]]] = {}
     kinds: dict[str, str] = {}
     left_out: list[str] = []
     for row in rows:
         x = row.metric("interactivity_tok_s")
-        y = row.metric("output_throughput_per_npu_tok_s")
+        y = row.metric(y_key)
         if x is None or y is None:
             left_out.append(row.entry.rid)
             continue
@@ -93,7 +98,7 @@ def throughput_vs_interactivity(index: int, rows: list[Row], title: str) -> Plot
                 label=f"{rid} ({kinds[rid]})",
             )
         ax.set_xlabel("interactivity: tokens/s per user (1000 / median TPOT)")
-        ax.set_ylabel("output tokens/s per NPU")
+        ax.set_ylabel(y_label)
         ax.set_title(f"Throughput vs interactivity (model, hardware and engine group {index})")
         xs = [p[0] for pts in series.values() for p in pts]
         ys = [p[1] for pts in series.values() for p in pts]
@@ -106,8 +111,8 @@ def throughput_vs_interactivity(index: int, rows: list[Row], title: str) -> Plot
     plotted = ", ".join(f"{rid} ({kinds[rid]})" for rid in series)
     caption = f"Plotted: {plotted}."
     if left_out:
-        caption += f" Not plotted (no interactivity or per-NPU throughput): {', '.join(left_out)}."
-    alt = f"Output tokens per second per NPU against tokens per second per user for {title}"
+        caption += f" Not plotted (no interactivity or output throughput): {', '.join(left_out)}."
+    alt = f"{y_label[0].upper()}{y_label[1:]} against tokens/s per user for {title}"
     heading = f"Throughput vs interactivity, group {index}: {title}"
     return Plot(f"throughput-vs-interactivity-{index}.png", heading, alt, caption, png)
 

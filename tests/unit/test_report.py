@@ -274,3 +274,17 @@ def test_a_simulator_run_faster_than_real_time_says_so_on_every_row(tmp_path):
     rows = [line for line in md.splitlines() if line.startswith("| —") and "[R1]" in line]
     assert rows and all("| simulated ×10 speed |" in line for line in rows)
     assert "speed ×10 (durations divided by the speed)" in md
+
+
+def test_throughput_plot_falls_back_to_all_npus_when_the_count_is_unknown(tmp_path):
+    directory = tmp_path / "results"
+    doc = docs.simulated()
+    doc["system"]["accelerator"]["count"] = None
+    for run in doc["measurements"]["throughput"] + doc["measurements"]["latency"]:
+        run["metrics"]["output_throughput_per_npu_tok_s"] = None
+    docs.write(directory, "no-count.json", doc)
+    report = _report(directory, None)
+    assert "| ✓ " in report.markdown or "| ⚠ " in report.markdown  # valid, shown in the summary
+    names = [p.name for p in report.plots]
+    assert "throughput-vs-interactivity-1.png" in names
+    assert "Output tokens/s (all NPUs) against tokens/s per user" in report.markdown
