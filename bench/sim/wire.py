@@ -50,17 +50,23 @@ class Encoder:
         return cls(endpoint, rid, model, int(time.time()), prompt_tokens)
 
     def _head(self, obj: str) -> bytes:
-        return (
-            b'data: {"id":'
-            + _j(self.rid)
-            + b',"object":"'
-            + obj.encode()
-            + b'","created":'
-            + str(self.created).encode()
-            + b',"model":'
-            + _j(self.model)
-            + b',"choices":['
-        )
+        """`data: {"id":...,"choices":[` for this request; built once per object type."""
+        cache = self.__dict__.setdefault("_heads", {})  # frozen, but a private cache is fine
+        head = cache.get(obj)
+        if head is None:
+            head = (
+                b'data: {"id":'
+                + _j(self.rid)
+                + b',"object":"'
+                + obj.encode()
+                + b'","created":'
+                + str(self.created).encode()
+                + b',"model":'
+                + _j(self.model)
+                + b',"choices":['
+            )
+            cache[obj] = head
+        return head
 
     def role_chunk(self) -> bytes:
         return (

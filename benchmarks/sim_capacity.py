@@ -1,0 +1,151 @@
+"""How much the simulator can stream, so it is never the bottleneck of what it simulates.
+
+Starts `bench sim` as a separate process pinned to one CPU core, with a speed so high that
+the simulated NPU is never what limits it, and drives it from this process (pinned to
+another core when there is one) with raw aiohttp streams that only count `data:` lines.
+
+Two measurements, printed as one JSON line last (for `make perf`):
+- throughput: N concurrent completion streams; streamed tokens per wall second, and per
+  CPU second of the simulator process (from /proc/PID/stat).
+- open streams: 1,000 streams held open at once (speed 2), every one completing.
+
+Usage: python benchmarks/sim_capacity.py [--streams 256] [--tokens 400] [--open 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+REQUIRED_TOK_S = 20_000  # issue 3, item 7
+REQUIRED_OPEN_STREAMS = 1_000
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _start_sim(workdir: Path, speed: float, core: int | None) -> tuple[subprocess.Popen, str]:
+    ready = workdir / f"ready-{speed}.json"
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench",
+        "sim",
+        "--port",
+        "0",
+        "--ready-file",
+        str(ready),
+        "--speed",
+        str(speed),
+    ]
+    if core is not None:
+        cmd = ["taskset", "-c", str(core), *cmd]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise SystemExit("the simulator did not start")
+        time.sleep(0.05)
+    return proc, json.loads(ready.read_text())["base_url"]
+
+
+async def _stream(session: aiohttp.ClientSession, url: str, tokens: int, opened: list) -> int:
+    body = {"model": "m", "prompt": "hi", "max_tokens": tokens, "ignore_eos": True, "stream": True}
+    seen = 0
+    done = False
+    async with session.post(url + "/v1/completions", json=body) as resp:
+        resp.raise_for_status()
+        opened.append(1)
+        async for data in resp.content.iter_any():
+            seen += data.count(b"data: {")
+            done = done or b"data: [DONE]" in data
+    if not done:
+        raise RuntimeError("a stream ended without [DONE]")
+    return seen
+
+
+async def _drive(url: str, streams: int, tokens: int) -> dict:
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=600, sock_connect=30)
+    opened: list[int] = []
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        start = time.perf_counter()
+        tasks = [asyncio.create_task(_stream(session, url, tokens, opened)) for _ in range(streams)]
+        peak_open = 0
+        while not all(t.done() for t in tasks):
+            await asyncio.sleep(0.05)
+            peak_open = max(peak_open, len(opened) - sum(t.done() for t in tasks))
+        counts = [t.result() for t in tasks]
+        wall = time.perf_counter() - start
+    return {
+        "streams": streams,
+        "tokens": sum(counts),
+        "wall_s": wall,
+        "complete": sum(c == tokens for c in counts),
+        "peak_open": peak_open,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--streams", type=int, default=256)
+    parser.add_argument("--tokens", type=int, default=400)
+    parser.add_argument("--open", type=int, default=REQUIRED_OPEN_STREAMS)
+    args = parser.parse_args()
+    cores = sorted(os.sched_getaffinity(0))
+    sim_core = cores[0] if len(cores) > 1 else None
+    if sim_core is not None:
+        os.sched_setaffinity(0, cores[1:])
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, url = _start_sim(Path(tmp), speed=1000.0, core=sim_core)
+        try:
+            cpu0 = _cpu_seconds(proc.pid)
+            run = asyncio.run(_drive(url, args.streams, args.tokens))
+            cpu = _cpu_seconds(proc.pid) - cpu0
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        proc, url = _start_sim(Path(tmp), speed=2.0, core=sim_core)
+        try:
+            # 1,000 streams of 100 tokens at speed 2: a decode step of batch 1,000 lasts
+            # ~140 ms, so every stream stays open for ~14 s, all of them at once
+            held = asyncio.run(_drive(url, args.open, 100))
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    tok_s = run["tokens"] / run["wall_s"]
+    result = {
+        "benchmark": "sim_capacity",
+        "sim_core_pinned": sim_core is not None,
+        "streams": run["streams"],
+        "streamed_tokens": run["tokens"],
+        "wall_s": round(run["wall_s"], 3),
+        "tok_s": round(tok_s),
+        "sim_cpu_s": round(cpu, 3),
+        "tok_per_sim_cpu_s": round(run["tokens"] / cpu) if cpu > 0 else None,
+        "open_streams_requested": held["streams"],
+        "open_streams_peak": held["peak_open"],
+        "open_streams_completed": held["complete"],
+        "required_tok_s": REQUIRED_TOK_S,
+        "ok": tok_s >= REQUIRED_TOK_S
+        and held["complete"] == args.open
+        and held["peak_open"] >= args.open,
+    }
+    print(json.dumps(result))
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
