@@ -6,7 +6,8 @@ another core when there is one) with raw aiohttp streams that only count `data:`
 
 Two measurements, printed as one JSON line last (for `make perf`):
 - throughput: N concurrent completion streams; streamed tokens per wall second, and per
-  CPU second of the simulator process (from /proc/PID/stat).
+  CPU second of the simulator process (from /proc/PID/stat). The requirement (20,000 tok/s
+  on one core) is checked on the second: the simulator's own cost, whatever the client's.
 - open streams: 1,000 streams held open at once (speed 2), every one completing.
 
 Usage: python benchmarks/sim_capacity.py [--streams 256] [--tokens 400] [--open 1000]
@@ -139,7 +140,11 @@ def main() -> int:
         "open_streams_peak": held["peak_open"],
         "open_streams_completed": held["complete"],
         "required_tok_s": REQUIRED_TOK_S,
-        "ok": tok_s >= REQUIRED_TOK_S
+        # The requirement is the simulator's own capacity on one core: tokens per CPU second
+        # of its process. Wall tok/s is also reported; on a shared 2-core host it is limited
+        # by the client (as much Python per token as the server) and by other load.
+        "ok": cpu > 0
+        and run["tokens"] / cpu >= REQUIRED_TOK_S
         and held["complete"] == args.open
         and held["peak_open"] >= args.open,
     }
