@@ -219,7 +219,7 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
             raise
         raise type(exc)(f"{exc} ({where}; no result document written)") from None
     memory = memory_of(opts, self_report, notes)
-    accuracy = _selftest() if opts.selftest else None
+    accuracy = _selftest(records / "selftest") if opts.selftest else None
     if kind == "simulated":
         notes.insert(0, "every number was measured against the kit's simulator: simulated")
     document = result.assemble_document(
@@ -273,10 +273,12 @@ def _expected(profile: Profile) -> dict[str, Any]:
     }
 
 
-def _selftest() -> dict[str, Any]:
+def _selftest(workdir: Path) -> dict[str, Any]:
+    """The accuracy self-test (its own simulator, this client host); files in workdir."""
     from bench.selftest import run_selftest
 
-    return run_selftest()
+    _say(f"accuracy self-test (files in {workdir})")
+    return run_selftest(workdir, echo=_say)
 
 
 def _say(message: str) -> None:
