@@ -101,6 +101,7 @@ def compare(record: Record, truth: dict[str, Any]) -> Comparison:
     if measured_ttft is None or measured_e2e is None or not token_ns:
         raise BenchError(f"request {record.rid} has no content to compare")
     true_ttft = token_ns[0] - record.send_ns
+    submitted = record.submit_ns if record.submit_ns is not None else record.send_ns
     tpot_error_ms = tpot_error_pct = None
     n_out = output_tokens(record)
     if n_true > 1 and n_out is not None and n_out > 1:
@@ -115,7 +116,7 @@ def compare(record: Record, truth: dict[str, Any]) -> Comparison:
     )
     return Comparison(
         ttft_error_ms=(measured_ttft - true_ttft) / 1e6,
-        send_overhead_ms=(record.send_ns - (record.submit_ns or record.send_ns)) / 1e6,
+        send_overhead_ms=(record.send_ns - submitted) / 1e6,
         arrival_lag_ms=(truth["arrival_ns"] - record.send_ns) / 1e6,
         tpot_error_ms=tpot_error_ms,
         tpot_error_pct=tpot_error_pct,

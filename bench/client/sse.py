@@ -44,6 +44,8 @@ class StreamState:
             self.error_kind, self.error = kind, message
 
     def feed_line(self, t_ns: int, raw: bytes) -> None:
+        if self.failed:
+            return  # nothing after an error is trusted
         line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         if not line:
             if self._pending:
