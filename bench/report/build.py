@@ -93,10 +93,9 @@ def build_report(
     baseline: Path | None = DEFAULT_BASELINE,
     *,
     roofline: Roofline = _default_roofline,
-    **load_options,
 ) -> Report:
     """The report for the documents under `results_dir`, as it would be written to `out`."""
-    entries = load_entries(results_dir, out.parent, baseline, **load_options)
+    entries = load_entries(results_dir, out.parent, baseline)
     settings = group_settings(entries)
     plots = render_plots(entries)
     plots_dir = plots_dir_name(out)

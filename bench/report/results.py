@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.errors import InputError, UsageError
+from bench.jsonio import load_document, sha256_file
+from bench.validate import validate_document
 
 # The article's `reported` baseline, shipped with the kit (engineer A's reference document).
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -85,22 +86,6 @@ class ResultEntry:
         return tuple(i for i in self.issues if i.level != "error")
 
 
-Loader = Callable[[Path], dict]
-Validator = Callable[[dict, str], list]
-
-
-def _default_loader(path: Path) -> dict:
-    from bench.jsonio import load_document
-
-    return load_document(path)
-
-
-def _default_validator(doc: dict, file: str) -> list:
-    from bench.validate import validate_document
-
-    return validate_document(doc, file=file)
-
-
 def find_result_files(results_dir: Path) -> list[Path]:
     """Every `*.json` under `results_dir`, in a fixed order (sorted POSIX relative paths).
 
@@ -113,20 +98,12 @@ def find_result_files(results_dir: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(results_dir).as_posix())
 
 
-def _sha256(path: Path) -> str:
-    from bench.jsonio import sha256_file
-
-    return sha256_file(path)
-
-
 def read_entry(
     path: Path,
     rid: str,
     link_base: Path | None,
     *,
     is_baseline: bool = False,
-    loader: Loader = _default_loader,
-    validator: Validator = _default_validator,
 ) -> ResultEntry:
     """Read and validate one document; a file that cannot be read becomes an invalid entry.
 
@@ -137,23 +114,21 @@ def read_entry(
     else:
         link = Path(os.path.relpath(path.resolve(), link_base.resolve())).as_posix()
     try:
-        doc = loader(path)
+        doc = load_document(path)
     except InputError as exc:
         issue = Issue("error", "", str(exc))
-        return ResultEntry(rid, path, link, _sha256(path), None, (issue,), is_baseline)
+        return ResultEntry(rid, path, link, sha256_file(path), None, (issue,), is_baseline)
     issues = tuple(
-        Issue(str(f.level), str(f.pointer), str(f.message)) for f in validator(doc, link)
+        Issue(str(f.level), str(f.pointer), str(f.message))
+        for f in validate_document(doc, file=link)
     )
-    return ResultEntry(rid, path, link, _sha256(path), doc, issues, is_baseline)
+    return ResultEntry(rid, path, link, sha256_file(path), doc, issues, is_baseline)
 
 
 def load_entries(
     results_dir: Path,
     report_dir: Path,
     baseline: Path | None = DEFAULT_BASELINE,
-    *,
-    loader: Loader = _default_loader,
-    validator: Validator = _default_validator,
 ) -> list[ResultEntry]:
     """All documents under `results_dir`, plus the baseline if it is not among them.
 
@@ -164,8 +139,8 @@ def load_entries(
     """
     files = find_result_files(results_dir)
     base = baseline if baseline is not None and baseline.is_file() else None
-    base_sha = _sha256(base) if base is not None else None
-    shas = [_sha256(p) for p in files]
+    base_sha = sha256_file(base) if base is not None else None
+    shas = [sha256_file(p) for p in files]
     ordered: list[tuple[Path, bool, bool]] = []  # path, is baseline, in results
     if base is not None and base_sha not in shas:
         ordered.append((base, True, False))
@@ -173,8 +148,6 @@ def load_entries(
     ordered += [(p, i == first, True) for i, p in enumerate(files)]
     entries = []
     for i, (path, is_base, inside) in enumerate(ordered, start=1):
-        entry = read_entry(
-            path, f"R{i}", report_dir, is_baseline=is_base, loader=loader, validator=validator
-        )
+        entry = read_entry(path, f"R{i}", report_dir, is_baseline=is_base)
         entries.append(dataclasses.replace(entry, in_results=inside))
     return entries
