@@ -25,7 +25,7 @@ from bench.validate import (
     checks_throughput,
 )
 from bench.validate.findings import Finding, Issue
-from bench.validate.records_check import records_issues
+from bench.validate.records_check import UNREADABLE, records_issues
 from bench.validate.schema import schema_issues
 
 __all__ = ["CONSISTENCY_CHECKS", "Finding", "is_valid", "validate_document", "validate_file"]
@@ -73,7 +73,9 @@ def validate_file(path: str | os.PathLike[str]) -> list[Finding]:
         return [Finding(name, "error", "", message.removeprefix(prefix))]
     findings = validate_document(doc, name)
     findings += [
-        Finding(name, "error", i.pointer, i.message)
+        Finding(
+            name, "warning" if i.message.startswith(UNREADABLE) else "error", i.pointer, i.message
+        )
         for i in records_issues(doc, Path(path).resolve().parent)
     ]
     return findings

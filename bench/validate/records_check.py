@@ -35,6 +35,9 @@ RATES = (
 )
 STATS = ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "schedule_lag_ms")
 STAT_FIELDS = ("mean", "median", "p90", "p99", "std", "min", "max")
+# A records file this kit version cannot parse (another version's fields, say) is a warning:
+# its bytes are what the document names, only the recomputation is impossible.
+UNREADABLE = "records cannot be read by this kit version, metrics not recomputed: "
 # Documents may round what they print; 0.1% still catches any real disagreement.
 REL = 0.001
 ABS = 0.01
@@ -103,7 +106,7 @@ def _recompute(run: dict[str, Any], target: Path, base: tuple) -> list[Issue]:
     try:
         records = read_records(target)
     except InputError as exc:
-        return [Issue(pointer(*base, "records", "path"), f"records cannot be read: {exc}")]
+        return [Issue(pointer(*base, "records", "path"), f"{UNREADABLE}{exc}")]
     slo = stated.get("slo") if isinstance(stated.get("slo"), dict) else None
     recomputed = run_metrics(records, requested_rate_rps=num(stated, "requested_rate_rps"), slo=slo)
     out = _differences(stated, recomputed, base)
