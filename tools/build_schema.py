@@ -179,7 +179,8 @@ TOKEN_COUNTS = obj(
 
 RUN_METRICS = obj(
     "What the run measured. Throughputs are over the measured window: first send to last finish, "
-    "warm-up excluded.",
+    "warm-up excluded. Measured and simulated runs must give `duration_s` and the three request "
+    "counts, and every statistic of each latency summary (see `measured_run`).",
     {
         "duration_s": num("Measured window: first send to last finish."),
         "requests_sent": integer("Requests sent in the measured window."),
