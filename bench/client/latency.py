@@ -117,8 +117,11 @@ def probe_once(
         status = exc.status_code
         kind = "http_4xx" if exc.status_code < 500 else "http_5xx"
         state.fail(kind, f"HTTP {exc.status_code}: {str(exc.message)[:200]}")
-    except openai.APIConnectionError as exc:
-        state.fail("connection", f"cannot connect: {exc.__cause__ or exc}")
+    except openai.APIConnectionError as exc:  # before the response, or a stream cut mid-way
+        if status is None:
+            state.fail("connection", f"cannot connect: {exc.__cause__ or exc}")
+        else:
+            state.fail("stream_cut", f"the stream broke: {exc.__cause__ or exc}")
     except openai.APIError as exc:  # an error event inside the stream
         state.fail("server_error", f"the server sent an error: {str(exc.message)[:200]}")
     except (httpx.HTTPError, OSError) as exc:

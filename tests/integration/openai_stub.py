@@ -51,15 +51,24 @@ class Stub:
     base_url: str = ""
 
 
+TOKENIZER = load_tokenizer(tokenizer_dir())
+CHAT_TEMPLATE_TOKENS = 20  # what this stub pretends its chat template adds
+
+
 def _words() -> list[str]:
-    tok = load_tokenizer(tokenizer_dir())
-    return [tok.decode([i]) for i in word_token_ids(tok)]
+    return [TOKENIZER.decode([i]) for i in word_token_ids(TOKENIZER)]
+
+
+def _prompt_tokens(body: dict[str, Any], chat: bool) -> int:
+    if chat:
+        return TOKENIZER.count(body["messages"][0]["content"]) + CHAT_TEMPLATE_TOKENS
+    return TOKENIZER.count(body["prompt"])
 
 
 async def _handle(request: web.Request, stub: Stub) -> web.StreamResponse:
     try:
         return await _stream(request, stub)
-    except (ConnectionResetError, asyncio.CancelledError):  # the client went away
+    except ConnectionResetError:  # the client went away
         return web.Response(status=499)
 
 
@@ -71,7 +80,8 @@ async def _stream(request: web.Request, stub: Stub) -> web.StreamResponse:
     rid = f"resp-{len(stub.seen)}"
     stub.sent_tokens[rid] = n
     words = [stub.words[(len(stub.seen) * 7 + i) % len(stub.words)] for i in range(n)]
-    usage = {"prompt_tokens": 11, "completion_tokens": n, "total_tokens": 11 + n}
+    n_in = _prompt_tokens(body, chat)
+    usage = {"prompt_tokens": n_in, "completion_tokens": n, "total_tokens": n_in + n}
     shape = stub.shape
 
     if shape in ("http_429", "http_500"):
@@ -128,7 +138,7 @@ async def _stream(request: web.Request, stub: Stub) -> web.StreamResponse:
         obj = chunk("".join(group), finish="length" if last else None, key=key)
         if shape == "continuous_usage":
             done = sum(len(x) for x in groups[: g + 1])
-            obj["usage"] = {"prompt_tokens": 11, "completion_tokens": done}
+            obj["usage"] = {"prompt_tokens": n_in, "completion_tokens": done}
         if shape == "usage_on_last_choice" and last:
             obj["usage"] = usage
         await send(obj)
@@ -151,12 +161,16 @@ class StubServer:
 
     def __enter__(self) -> Stub:
         app = web.Application()
-        handler = lambda request: _handle(request, self.stub)  # noqa: E731
+
+        async def handler(request: web.Request) -> web.StreamResponse:
+            return await _handle(request, self.stub)
+
+        async def models(_request: web.Request) -> web.Response:
+            return web.json_response({"data": [{"id": "stub-model"}]})
+
         app.router.add_post("/v1/chat/completions", handler)
         app.router.add_post("/v1/completions", handler)
-        app.router.add_get(
-            "/v1/models", lambda _r: web.json_response({"data": [{"id": "stub-model"}]})
-        )
+        app.router.add_get("/v1/models", models)
         self._thread.start()
 
         async def start() -> int:
