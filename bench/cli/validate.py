@@ -8,7 +8,9 @@ RFC 6901 JSON pointer; `(root)` for the whole document), then a summary line.
 Schema violations are errors. Consistency findings (throughput vs tokens and duration,
 percentile order, TTFT + TPOT x (N_out - 1) vs E2E, Little's law, request rate, memory
 within HBM and mem_fraction_static, KV and weight sizes, physical bounds) are errors for
-`measured` and `simulated` documents and warnings for `reported` ones.
+`measured` and `simulated` documents and warnings for `reported` ones. A run's records
+file, when it is where the document says, must have the recorded sha256, and the metrics
+recomputed from it must match the document's.
 
 Exit status: 0 every document is valid (warnings allowed), 1 any document is invalid or
 unreadable, 2 usage error (no FILE, an unknown flag, a directory with no *.json file).
