@@ -23,10 +23,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=30000, help="port; 0 picks a free one")
     parser.add_argument("--ready-file", type=Path, help="written (JSON) once the port listens")
     parser.add_argument(
-        "--profile", default=DEFAULT_PROFILE, help="profile name or path to a TOML file"
+        "--profile",
+        default=DEFAULT_PROFILE,
+        metavar="NAME|PATH",
+        help=f"profile name or path to a TOML file (default {DEFAULT_PROFILE})",
     )
-    parser.add_argument("--speed", type=float, default=1.0, help="divide every duration by F")
-    parser.add_argument("--seed", type=int, help="seed of tokens, ids and faults (fixed default)")
+    parser.add_argument(
+        "--speed", type=float, default=1.0, metavar="F", help="divide every duration by F"
+    )
+    parser.add_argument(
+        "--seed", type=int, help="seed of tokens, response ids and faults (default 20240601)"
+    )
     parser.add_argument("--tokenizer", type=Path, help="tokenizer dir or tokenizer.json")
     parser.add_argument("--ground-truth", type=Path, help="append one JSON line per request")
     parser.add_argument("--log-file", type=Path, help="append SGLang-format startup lines")
