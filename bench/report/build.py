@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +19,8 @@ from bench.report.compose import MARKER, compose
 from bench.report.results import DEFAULT_BASELINE, ResultEntry, load_entries
 from bench.report.rows import Row, dig, group_settings, number, platform_key, rows_of
 from bench.report.tables import Efficiencies, platform_heading
+from bench.roofline import analyse
 
-Roofline = Callable[[dict], dict | None]
 # Files this command writes into the plots directory; only these are ever removed from it.
 PLOT_NAME = re.compile(r"^(throughput-vs-interactivity-\d+|latency-R\d+)\.png$")
 
@@ -37,18 +36,12 @@ def plots_dir_name(out: Path) -> str:
     return f"{out.stem}-plots"
 
 
-def _default_roofline(doc: dict) -> dict | None:
-    from bench.roofline import analyse
-
-    return analyse(doc)
-
-
-def analyse_all(entries: list[ResultEntry], roofline: Roofline) -> dict[str, dict]:
+def analyse_all(entries: list[ResultEntry]) -> dict[str, dict]:
     """`bench.roofline.analyse` of every valid document that it can judge, by result id."""
     out = {}
     for entry in entries:
         if entry.valid and entry.doc is not None:
-            result = roofline(entry.doc)
+            result = analyse(entry.doc)
             if result:
                 out[entry.rid] = result
     return out
@@ -91,8 +84,6 @@ def build_report(
     results_dir: Path,
     out: Path,
     baseline: Path | None = DEFAULT_BASELINE,
-    *,
-    roofline: Roofline = _default_roofline,
 ) -> Report:
     """The report for the documents under `results_dir`, as it would be written to `out`."""
     entries = load_entries(results_dir, out.parent, baseline)
@@ -100,7 +91,7 @@ def build_report(
     plots = render_plots(entries)
     plots_dir = plots_dir_name(out)
     label = Path(os.path.relpath(results_dir.resolve(), out.parent.resolve())).as_posix()
-    analyses = analyse_all(entries, roofline)
+    analyses = analyse_all(entries)
     markdown = compose(entries, settings, analyses, efficiencies(analyses), plots, plots_dir, label)
     return Report(markdown, plots_dir, tuple(plots))
 
