@@ -86,8 +86,11 @@ def check_memory_within_fraction(doc: Any) -> list[Issue]:
 
 
 def expected_kv_bytes_per_token(doc: Any) -> float | None:
-    """2 x layers x KV heads per rank x head_dim x dtype bytes, from `model`; else the memory
-    section's own expected figure."""
+    """The memory section's expected figure (its writer knows the architecture, e.g. MLA);
+    else 2 x layers x KV heads per rank x head_dim x dtype bytes, from `model`."""
+    stated = num(_memory(doc), "expected_kv_bytes_per_token")
+    if stated:
+        return stated
     model = sub(doc, "model")
     layers, heads, dim = (num(model, k) for k in ("num_layers", "num_kv_heads", "head_dim"))
     args = sub(sub(doc, "server"), "args")
@@ -95,7 +98,7 @@ def expected_kv_bytes_per_token(doc: Any) -> float | None:
     if None not in (layers, heads, dim, size):
         heads_per_rank = max(1.0, heads / tp_size(doc))  # fewer KV heads than ranks: replicated
         return 2 * layers * heads_per_rank * dim * size
-    return num(_memory(doc), "expected_kv_bytes_per_token")
+    return None
 
 
 def check_kv_cache_matches_tokens(doc: Any) -> list[Issue]:
@@ -128,7 +131,11 @@ def check_kv_cache_matches_tokens(doc: Any) -> list[Issue]:
 
 
 def expected_weights_gib(doc: Any) -> float | None:
-    """parameters x dtype bytes / TP, else safetensors bytes / TP; None when quantized."""
+    """The memory section's expected figure (from the checkpoint); else parameters x dtype
+    bytes / TP, else safetensors bytes / TP; None for a quantized model without one."""
+    stated = num(_memory(doc), "expected_weights_gib")
+    if stated:
+        return stated
     model = sub(doc, "model")
     if sub(sub(doc, "server"), "args").get("quantization"):
         return None

@@ -303,3 +303,26 @@ def test_a_simulator_run_faster_than_real_time_scales_the_physical_bounds():
     doc["kind"] = "measured"  # only a simulated document's clock may run fast
     doc["server"]["self_report"]["simulated"] = False
     assert below_floor(doc)
+
+
+def test_without_the_memory_section_s_expectations_the_model_s_architecture_is_used():
+    doc = changed("simulated_valid", {f"{MEM}/kv_tokens": 700000, f"{MEM}/weights_gib": 18.0})
+    for key in ("expected_kv_bytes_per_token", "expected_weights_gib"):
+        del doc["measurements"]["memory"][key]
+    messages = {f.pointer: f.message for f in validate_document(doc)}
+    assert "700000 tokens x 57344 bytes" in messages[f"{MEM}/kv_cache_gib"]
+    assert "= 14.1852 GiB" in messages[f"{MEM}/weights_gib"]
+
+
+def test_the_memory_section_s_expectation_wins_over_a_naive_architecture_formula():
+    # An MLA model (e.g. DeepSeek) caches far fewer bytes per token than 2 x kv_heads x head_dim.
+    tokens = 800000
+    doc = changed(
+        "simulated_valid",
+        {
+            f"{MEM}/expected_kv_bytes_per_token": 17280,
+            f"{MEM}/kv_bytes_per_token": 17280,
+            f"{MEM}/kv_cache_gib": round(tokens * 17280 / 2**30, 2),
+        },
+    )
+    assert not [f for f in validate_document(doc) if f.pointer.startswith(f"{MEM}/kv")]
