@@ -1,11 +1,14 @@
 """Request bodies in, one validated `GenSpec` out (or an `ApiError` with its HTTP status).
 
 Defaults are SGLang 0.5.3's: `max_tokens` 16 for completions (the OpenAI protocol's),
-128 for chat and `/generate` (SGLang's `SamplingParams.max_new_tokens`).
+128 for chat and `/generate` (SGLang's `SamplingParams.max_new_tokens`), temperature 1.0.
+With temperature 0 (greedy) the same prompt always gets the same text, as a real model's
+greedy decoding does; otherwise the text depends on the request's arrival number.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 from bench.sim.tokens import TokenSource, chatml
@@ -28,6 +31,8 @@ class GenSpec:
     include_usage: bool
     model: str
     body_rid: str | None  # SGLang's `rid` field of /generate, when given
+    temperature: float = 1.0
+    prompt_key: int = 0  # CRC-32 of the prompt: what greedy output depends on
 
 
 def _int_field(value: object, name: str, minimum: int) -> int:
@@ -71,11 +76,14 @@ def parse(
             if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
                 raise ApiError(400, "input_ids must be a list of integers")
             n_prompt = len(ids)
+            material = repr(ids)
         elif isinstance(body.get("text"), str):
-            n_prompt = tokens.count(body["text"])
+            material = body["text"]
+            n_prompt = tokens.count(material)
         else:
             raise ApiError(400, "either text or input_ids must be given")
         max_new = params.get("max_new_tokens", 128)
+        temperature = params.get("temperature", 1.0)
         ignore_eos = bool(params.get("ignore_eos", False))
         include_usage = False
         model = served_model
@@ -83,7 +91,8 @@ def parse(
         if endpoint == "chat":
             if "messages" not in body:
                 raise ApiError(400, "messages is required")
-            n_prompt = tokens.count(_message_text(body["messages"]))
+            material = _message_text(body["messages"])
+            n_prompt = tokens.count(material)
             default_max = 128
         else:
             prompt = body.get("prompt")
@@ -91,8 +100,10 @@ def parse(
                 prompt = prompt[0]
             if isinstance(prompt, list) and all(isinstance(i, int) for i in prompt):
                 n_prompt = len(prompt)
+                material = repr(prompt)
             elif isinstance(prompt, str):
                 n_prompt = tokens.count(prompt)
+                material = prompt
             else:
                 raise ApiError(400, "prompt must be a string or a list of token ids")
             default_max = 16
@@ -103,6 +114,11 @@ def parse(
         options = body.get("stream_options") or {}
         include_usage = bool(isinstance(options, dict) and options.get("include_usage"))
         model = body.get("model") if isinstance(body.get("model"), str) else served_model
+        temperature = body.get("temperature", 1.0)
+    if temperature is None:
+        temperature = 1.0
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or temperature < 0:
+        raise ApiError(400, f"temperature must be a number >= 0, got {temperature!r}")
     max_new = _int_field(max_new, "max_tokens", 1)
     if n_prompt == 0:
         raise ApiError(400, "the prompt is empty")
@@ -131,4 +147,6 @@ def parse(
         include_usage,
         model,
         rid,
+        float(temperature),
+        zlib.crc32(material.encode("utf-8", "surrogatepass")),
     )

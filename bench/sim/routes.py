@@ -216,11 +216,13 @@ class SimState:
             self.truth.write(truth)
 
     def _engine_request(self, spec: GenSpec, index: int) -> SimRequest:
-        start = (index * 7919) % self.pool_size  # max_new_tokens <= context <= pool_size
+        # greedy: the prompt decides the text; sampled: the arrival number does
+        key = spec.prompt_key if spec.temperature == 0 else index * 7919
+        start = key % self.pool_size  # max_new_tokens <= context <= pool_size
         ids = self.token_pool[start : start + spec.max_new_tokens]
         eos_at = None
         if not spec.ignore_eos and self.config.eos_rate > 0:
-            rng = random.Random(f"{self.config.seed}/eos/{index}")
+            rng = random.Random(f"{self.config.seed}/eos/{key}")
             n = 1
             while n < spec.max_new_tokens and rng.random() >= self.config.eos_rate:
                 n += 1

@@ -171,3 +171,20 @@ def test_info_routes_report_sglang_fields(sim):
     assert models["data"][0]["id"] == "Qwen/Qwen2-7B-Instruct"
     for path in ("/health", "/health_generate"):
         assert requests.get(sim.base_url + path, timeout=TIMEOUT).status_code == 200
+
+
+def test_temperature_zero_is_greedy_and_sampling_varies(sim):
+    def text(prompt: str, temperature: float) -> str:
+        body = {"model": "m", "prompt": prompt, "max_tokens": 8, "temperature": temperature}
+        resp = requests.post(sim.base_url + "/v1/completions", json=body, timeout=TIMEOUT)
+        return resp.json()["choices"][0]["text"]
+
+    assert text("the model", 0.0) == text("the model", 0.0)
+    assert text("the model", 0.0) != text("the server", 0.0)
+    assert text("the model", 1.0) != text("the model", 1.0)
+
+
+def test_negative_temperature_is_a_400(sim):
+    body = {"model": "m", "prompt": "x", "max_tokens": 2, "temperature": -1}
+    resp = requests.post(sim.base_url + "/v1/completions", json=body, timeout=TIMEOUT)
+    assert resp.status_code == 400 and "temperature" in resp.json()["message"]
