@@ -1,0 +1,282 @@
+"""The client itself, side by side: the kit's load generator and sglang.bench_serving.
+
+A benchmark, not a test (`make perf`). One simulator (`bench sim`, a separate process,
+pinned to one core, fast enough that the clients are what limits the stream) serves both
+clients, in turn, the same workload at rising concurrency. Each client runs as its own
+process (pinned to another core when there is one), so its CPU time is its own.
+
+For every client and level it reports the streamed output-token rate the client achieved
+and its TTFT error against the simulator's ground truth. The truth is the server's TTFT:
+when the simulator wrote the first token minus when the request arrived. The error is
+what the client reported minus that, so it holds everything the client adds: its own
+work before sending, connecting, delivery, and reading late when busy. The kit's records
+are joined to the ground truth by response id; sglang.bench_serving sends no id, so its
+requests are joined by order (it sends them in order; its warm-up requests come first).
+The simulator stamps a request's arrival when its handler runs, so under a burst of
+arrivals its own accept-and-dispatch delay is inside the error of both clients alike.
+
+Summary, printed as one JSON object on the last line:
+- `kit_tok_s`, `sglang_tok_s`: the highest streamed token rate each sustained at a level
+  where its median absolute TTFT error stayed under 1 ms (null if no level did);
+- `ratio`: kit / sglang (null when either is null); `*_peak_tok_s` and `peak_ratio`:
+  the highest rate whatever the error;
+- `kit_cpu_s_per_100k_tokens` (and sglang's): client CPU seconds (user + system, from the
+  child's rusage, start-up included) per 100,000 streamed output tokens, over all levels.
+Every number is measured against the simulator on this machine: it says how the two
+clients compare here, not what any NPU does.
+
+Usage: python benchmarks/client_throughput.py [--speed 20] [--levels 1,2,4,8,16,32,64,128]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.drivers.sglang_bench_serving import SglangRun, run_sglang  # noqa: E402
+from bench.metrics import summarize, ttft_ns  # noqa: E402
+from bench.records import read_records  # noqa: E402
+from bench.sim import tokenizer_dir  # noqa: E402
+
+TTFT_ERROR_LIMIT_MS = 1.0
+READY_TIMEOUT_S = 60.0
+RUN_TIMEOUT_S = 300.0
+
+
+def _cores() -> tuple[set[int] | None, set[int] | None]:
+    """(simulator core, client core) when there are two or more cores, else no pinning."""
+    try:
+        cores = sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        return None, None
+    if len(cores) < 2:
+        return None, None
+    return {cores[0]}, {cores[1]}
+
+
+def _pinned(core: set[int] | None):
+    if core is None:
+        return None
+    return lambda: os.sched_setaffinity(0, core)
+
+
+def _child_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def simulator(workdir: Path, speed: float, core: set[int] | None):
+    ready = workdir / "sim-ready.json"
+    truth = workdir / "truth.jsonl"
+    cmd = [sys.executable, "-m", "bench", "sim", "--port", "0", "--ready-file", str(ready),
+           "--speed", str(speed), "--ground-truth", str(truth),
+           "--log-file", str(workdir / "sim.log")]  # fmt: skip
+    with (workdir / "sim.out").open("w") as log:
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_pinned(core)
+        )
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not ready.is_file():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the simulator did not start; see {workdir / 'sim.out'}")
+            time.sleep(0.1)
+        yield proc, json.loads(ready.read_text())["base_url"], truth
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def truth_lines(path: Path, skip: int) -> list[dict[str, Any]]:
+    """Ground-truth lines after the first `skip`, sorted by arrival."""
+    deadline = time.monotonic() + 10
+    lines: list[str] = []
+    while time.monotonic() < deadline:
+        lines = path.read_text().splitlines() if path.is_file() else []
+        if lines and lines[-1].endswith("}"):
+            break
+        time.sleep(0.05)
+    return sorted((json.loads(x) for x in lines[skip:]), key=lambda t: t["arrival_ns"])
+
+
+def server_ttft_ms(truth: dict[str, Any]) -> float:
+    return (truth["token_ns"][0] - truth["arrival_ns"]) / 1e6
+
+
+def run_kit(base_url: str, c: int, n: int, args, workdir: Path, core) -> tuple[dict, Path, float]:
+    out = workdir / f"kit-c{c}.json"
+    cmd = [sys.executable, "-m", "bench", "throughput", "--base-url", base_url,
+           "--tokenizer", str(tokenizer_dir()), "--num-prompts", str(n),
+           "--max-concurrency", str(c), "--input-len", str(args.input_len),
+           "--output-len", str(args.output_len), "--range-ratio", str(args.range_ratio),
+           "--warmup", "1", "--seed", "1",
+           "--timeout", "120", "--out", str(out)]  # fmt: skip
+    before = _child_cpu_s()
+    proc = subprocess.run(
+        cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+        preexec_fn=_pinned(core),
+    )  # fmt: skip
+    cpu = _child_cpu_s() - before
+    if proc.returncode != 0:
+        raise SystemExit(f"bench throughput failed at c={c}: {proc.stderr.strip()[-400:]}")
+    run = json.loads(out.read_text())
+    return run, out.parent / Path(run["records"]["path"]).name, cpu
+
+
+def kit_errors_ms(records_path: Path, truth: list[dict[str, Any]]) -> list[float]:
+    by_id = {t["id"]: t for t in truth}
+    errors = []
+    for record in read_records(records_path):
+        if record.warmup or not record.ok:
+            continue
+        measured = ttft_ns(record)
+        entry = by_id.get(record.response_id or "")
+        if measured is None or entry is None:
+            raise SystemExit(f"kit request {record.rid} has no TTFT or no ground truth")
+        errors.append(abs(measured / 1e6 - server_ttft_ms(entry)))
+    return errors
+
+
+def run_sglang_level(base_url, c, n, args, workdir, core) -> tuple[dict, Path, float]:
+    spec = SglangRun(
+        base_url=base_url, api="chat", input_len=args.input_len, output_len=args.output_len,
+        range_ratio=args.range_ratio, num_prompts=n, max_concurrency=c, seed=1, warmup=1,
+        timeout_s=120,
+        tokenizer=str(tokenizer_dir()),
+    )  # fmt: skip
+    out = workdir / f"sglang-c{c}.jsonl"
+    before = _child_cpu_s()
+    if core is not None:
+        os.sched_setaffinity(0, core)  # the subprocess inherits it
+    try:
+        run = run_sglang(spec, out, f"sglang-c{c}")
+    finally:
+        if core is not None:
+            os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    return run, out, _child_cpu_s() - before
+
+
+def sglang_errors_ms(output: Path, truth: list[dict[str, Any]], warmup: int) -> list[float]:
+    line = json.loads(output.read_text().splitlines()[-1], parse_constant=lambda _c: None)
+    measured = [t * 1000 for t, e in zip(line["ttfts"], line["errors"], strict=True) if not e]
+    main = truth[warmup:]
+    if len(main) != len(measured):
+        raise SystemExit(f"sglang: {len(measured)} results but {len(main)} ground-truth lines")
+    return [abs(m - server_ttft_ms(t)) for m, t in zip(measured, main, strict=True)]
+
+
+def level_row(tool, c, run, errors, cpu, sim_cpu) -> dict[str, Any]:
+    stats = summarize(errors) or {}
+    tokens = run["metrics"]["total_output_tokens"]
+    return {
+        "client": tool,
+        "concurrency": c,
+        "requests": run["metrics"]["requests_completed"],
+        "output_tok_s": round(run["metrics"]["output_throughput_tok_s"], 1),
+        "ttft_abs_error_ms_median": round(stats.get("median", float("nan")), 3),
+        "ttft_abs_error_ms_p99": round(stats.get("p99", float("nan")), 3),
+        "client_cpu_s": round(cpu, 3),
+        "output_tokens": tokens,
+        "simulator_cpu_s": round(sim_cpu, 3),
+        "within_limit": stats.get("median", float("inf")) < TTFT_ERROR_LIMIT_MS,
+    }
+
+
+def best(rows: list[dict[str, Any]], tool: str) -> float | None:
+    rates = [r["output_tok_s"] for r in rows if r["client"] == tool and r["within_limit"]]
+    return max(rates) if rates else None
+
+
+def cpu_per_100k(rows: list[dict[str, Any]], tool: str) -> float | None:
+    mine = [r for r in rows if r["client"] == tool]
+    tokens = sum(r["output_tokens"] for r in mine)
+    return round(sum(r["client_cpu_s"] for r in mine) / tokens * 1e5, 3) if tokens else None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--speed", type=float, default=20.0, help="simulator speed-up")
+    parser.add_argument("--levels", default="1,2,4,8,16,32,64,128", help="concurrency levels")
+    parser.add_argument("--input-len", type=int, default=64)
+    parser.add_argument("--output-len", type=int, default=128)
+    parser.add_argument(
+        "--range-ratio",
+        type=float,
+        default=0.5,
+        help="lengths in [ratio x len, len]: "
+        "spread-out arrivals, not lock-step waves that queue in the simulator",
+    )
+    parser.add_argument("--workdir", help="keep every file here (default: a temporary dir)")
+    parser.add_argument("--prompts-per-stream", type=int, default=3, help="requests = this x c")
+    args = parser.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+    sim_core, client_core = _cores()
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-perf-") as tmp:
+        workdir = Path(args.workdir or tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        with simulator(workdir, args.speed, sim_core) as (sim, base_url, truth_path):
+            for c in levels:
+                n = max(args.prompts_per_stream * c, 16)
+                for tool in ("kit", "sglang"):
+                    seen = len(truth_path.read_text().splitlines()) if truth_path.exists() else 0
+                    sim_before = _proc_cpu_s(sim.pid)
+                    if tool == "kit":
+                        run, records, cpu = run_kit(base_url, c, n, args, workdir, client_core)
+                        errors = kit_errors_ms(records, truth_lines(truth_path, seen))
+                    else:
+                        run, out, cpu = run_sglang_level(base_url, c, n, args, workdir, client_core)
+                        warm = run["workload"]["warmup_requests"]
+                        errors = sglang_errors_ms(out, truth_lines(truth_path, seen), warm)
+                    row = level_row(tool, c, run, errors, cpu, _proc_cpu_s(sim.pid) - sim_before)
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+    kit, sglang = best(rows, "kit"), best(rows, "sglang")
+    summary = {
+        "kit_tok_s": kit,
+        "sglang_tok_s": sglang,
+        "ratio": round(kit / sglang, 3) if kit and sglang else None,
+        "peak_ratio": None,
+        "kit_peak_tok_s": max(r["output_tok_s"] for r in rows if r["client"] == "kit"),
+        "sglang_peak_tok_s": max(r["output_tok_s"] for r in rows if r["client"] == "sglang"),
+        "kit_cpu_s_per_100k_tokens": cpu_per_100k(rows, "kit"),
+        "sglang_cpu_s_per_100k_tokens": cpu_per_100k(rows, "sglang"),
+        "ttft_error_limit_ms": TTFT_ERROR_LIMIT_MS,
+        "levels": levels,
+        "simulator_speed": args.speed,
+        "workload": f"chat API, random prompts of up to {args.input_len} tokens and up to "
+        f"{args.output_len} output tokens (range ratio {args.range_ratio}), "
+        f"max({args.prompts_per_stream} x concurrency, 16) requests per level",
+        "pinned": sim_core is not None,
+        "simulated": True,
+    }
+    if summary["kit_peak_tok_s"] and summary["sglang_peak_tok_s"]:
+        summary["peak_ratio"] = round(summary["kit_peak_tok_s"] / summary["sglang_peak_tok_s"], 3)
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
