@@ -163,7 +163,8 @@ down: ## stop and remove the server, simulator and bench containers
 bench: venv ## run PROFILE against BASE_URL: one complete result document in RUN_DIR
 	@mkdir -p $(RUN_DIR)
 	$(PY) -m bench run --profile $(PROFILE) --base-url $(BASE_URL) --out $(RESULT) \
-	  --submitter '$(SUBMITTER)' $$([ -f $(SERVER_LOG) ] && echo --server-log $(SERVER_LOG))
+	  --submitter '$(SUBMITTER)' $$([ -f $(SERVER_LOG) ] && echo --server-log $(SERVER_LOG)) \
+	  $$([ -d $(MODELS_DIR)/$(MODEL) ] && echo --model-dir $(MODELS_DIR)/$(MODEL))
 
 .PHONY: throughput
 throughput: venv ## load-generate against BASE_URL and print throughput (THROUGHPUT_ARGS)

@@ -47,14 +47,21 @@ class RunOutcome:
     failed_requests: int
 
 
-def pick_tokenizer(option: str | None, self_report: dict[str, Any] | None) -> str | None:
-    """--tokenizer, else the tokenizer directory the server reports when it exists here
-    (the simulator reports its shipped one; SGLang its model path on the server host)."""
+def pick_tokenizer(
+    option: str | None, self_report: dict[str, Any] | None, model_dir: Path | None = None
+) -> str | None:
+    """--tokenizer; else --model-dir when it holds tokenizer.json; else the tokenizer (or
+    model) directory the server reports, when that path exists on this host (the simulator
+    reports its shipped tokenizer; SGLang its model path, which may be inside a container)."""
     if option:
         return option
-    path = (self_report or {}).get("tokenizer_path")
-    if isinstance(path, str) and path and Path(path).is_dir():
-        return path
+    if model_dir is not None and (Path(model_dir) / "tokenizer.json").is_file():
+        return str(model_dir)
+    report = self_report or {}
+    for key in ("tokenizer_path", "model_path"):
+        path = report.get(key)
+        if isinstance(path, str) and path and (Path(path) / "tokenizer.json").is_file():
+            return path
     return None
 
 
@@ -188,7 +195,7 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
     notes: list[str] = []
     if self_report is None:
         notes.append(f"no server self-report ({why}); kind set to measured")
-    tokenizer = pick_tokenizer(opts.tokenizer, self_report)
+    tokenizer = pick_tokenizer(opts.tokenizer, self_report, opts.model_dir)
     environment = capture_environment(opts.base_url)
     server, server_notes = result.server_section(self_report, _expected(profile))
     notes += server_notes
