@@ -117,6 +117,10 @@ REPORT_TERMS: tuple[tuple[str, str], ...] = (
         "Only measured results are ranked.",
     ),
     (
+        "ok/sent",
+        "requests that completed without error, of the requests sent in the measured window.",
+    ),
+    (
         "÷ article",
         "the result's headline figure divided by the article's reported one for a run of the "
         "same kind (throughput: output tok/s, higher is better; latency: median TPOT, lower "

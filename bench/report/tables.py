@@ -56,7 +56,16 @@ def _metric(name: str, digits: int = 1) -> Callable[[Row], str]:
     return lambda r: text.num(r.metric(name), digits)
 
 
+def _completed(row: Row) -> str:
+    """`199/200`: completed of sent requests (a failed request must not go unnoticed)."""
+    done, sent = row.metric("requests_completed"), row.metric("requests_sent")
+    if done is None or sent is None:
+        return "—"
+    return f"{done:.0f}/{sent:.0f}"
+
+
 PERFORMANCE_COLUMNS: tuple[Column, ...] = (
+    Column("ok/sent", _completed),
     Column("req/s", _metric("request_throughput_rps", 2)),
     Column("out tok/s", _metric("output_throughput_tok_s")),
     Column("total tok/s", _metric("total_throughput_tok_s")),

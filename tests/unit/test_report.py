@@ -91,6 +91,7 @@ def test_ranking_orders_measured_results_and_gives_the_ratio_to_the_best(tmp_pat
     table = _tables(_section(md, "Summary by setting"))[0]
     first, second = table[2], table[3]
     assert first.startswith("| 1 ") and "[R2]" in first and "| 1.00× " in first
+    assert "| 199/200 " in first  # the fixture's one failed request is visible
     assert second.startswith("| 2 ") and "[R1]" in second and "| 0.50× " in second
 
 
