@@ -100,7 +100,7 @@ def check_described_workload_matches(doc: Any) -> list[Issue]:
                 runs_what = (
                     f"the commands run {_show(actual)} (workload.{key})"
                     if actual is not None
-                    else f"the commands do not set it (workload.{key} is null)"
+                    else f"the workload the commands run fixes none (workload.{key} is null)"
                 )
                 out.append(
                     Issue(
