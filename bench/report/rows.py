@@ -164,7 +164,7 @@ def order_rows(rows: list[Row]) -> list[Row]:
     """Ranked rows (valid, measured, with a headline) best first; then the others by kind."""
     ranked = [r for r in rows if r.kind == "measured" and headline(r) is not None]
     sign = -1.0 if rows and higher_is_better(rows[0].section) else 1.0
-    ranked.sort(key=lambda r: (sign * (headline(r) or 0.0), r.entry.rid, r.name))
+    ranked.sort(key=lambda r: (sign * (headline(r) or 0.0), _rid_number(r), r.name))
     kind_order = {"measured": 0, "reported": 1, "simulated": 2}
     rest = [r for r in rows if r not in ranked]
     rest.sort(key=lambda r: (kind_order.get(r.kind, 3), _rid_number(r), r.name))
