@@ -76,7 +76,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset-path", help="local ShareGPT-format JSON (never downloaded)")
     parser.add_argument("--num-prompts", type=int, default=200, help="measured requests")
     parser.add_argument("--input-len", type=int, default=512, help="prompt tokens (random)")
-    parser.add_argument("--output-len", type=int, default=256, help="max_tokens per request")
+    parser.add_argument(
+        "--output-len",
+        type=int,
+        help="max_tokens per request (random: default 256; sharegpt: default each reply's length)",
+    )
     parser.add_argument(
         "--range-ratio",
         type=float,
@@ -146,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         dataset_path=args.dataset_path,
         input_len=args.input_len,
-        output_len=args.output_len,
+        output_len=256 if args.output_len is None and args.dataset == "random" else args.output_len,
         range_ratio=args.range_ratio,
         num_prompts=args.num_prompts,
         max_concurrency=args.max_concurrency,

@@ -63,7 +63,7 @@ class LoadConfig:
     dataset: str = "random"
     dataset_path: str | None = None
     input_len: int = 512
-    output_len: int = 256
+    output_len: int | None = 256  # sharegpt: None = each reply's own length
     range_ratio: float = 1.0
     num_prompts: int = 200
     max_concurrency: int | None = None
@@ -93,6 +93,8 @@ class LoadConfig:
             raise UsageError(f"--dataset must be random or sharegpt, got {self.dataset!r}")
         if self.dataset == "sharegpt" and not self.dataset_path:
             raise UsageError("--dataset sharegpt needs --dataset-path FILE (never downloaded)")
+        if self.dataset == "random" and self.output_len is None:
+            raise UsageError("--dataset random needs --output-len")
 
 
 def build_prompts(config: LoadConfig, tokenizer: Tokenizer) -> tuple[list[Prompt], list[Prompt]]:
@@ -119,7 +121,7 @@ def build_prompts(config: LoadConfig, tokenizer: Tokenizer) -> tuple[list[Prompt
             tokenizer,
             num_prompts=config.warmup,
             input_len=config.input_len,
-            output_len=config.output_len,
+            output_len=config.output_len or 256,
             range_ratio=1.0,
             seed=config.seed + WARMUP_SEED_OFFSET,
         )
