@@ -37,6 +37,7 @@ from bench.metrics import e2e_ns, output_tokens, summarize, ttft_ns
 from bench.records import Record, read_records
 
 READY_TIMEOUT_S = 60.0
+TRUTH_WAIT_S = 10.0  # the simulator writes a request's truth line just after its last byte
 PER_LEVEL_KEYS = (
     "concurrency",
     "requests_compared",
@@ -90,6 +91,16 @@ def load_ground_truth(path: Path) -> dict[str, dict[str, Any]]:
         except (ValueError, KeyError, TypeError):
             raise InputError(f"{path}:{number}: not a ground-truth line") from None
     return truth
+
+
+def wait_for_truth(path: Path, ids: list[str | None]) -> dict[str, dict[str, Any]]:
+    """The ground truth once it holds every id (bounded wait), else what it holds."""
+    deadline = time.monotonic() + TRUTH_WAIT_S
+    while True:
+        truth = load_ground_truth(path) if path.exists() else {}
+        if all(i in truth for i in ids) or time.monotonic() > deadline:
+            return truth
+        time.sleep(0.05)
 
 
 def compare(record: Record, truth: dict[str, Any]) -> Comparison:
@@ -217,8 +228,9 @@ def run_selftest(
             )
             records_path = workdir / f"selftest-c{c}.records.jsonl"
             run_throughput(load, records_path)
-            truth = load_ground_truth(truth_path)
-            comparisons = join(read_records(records_path), truth)
+            records = read_records(records_path)
+            truth = wait_for_truth(truth_path, [r.response_id for r in records if r.ok])
+            comparisons = join(records, truth)
             everything.extend(comparisons)
             level = {"concurrency": c, **accuracy_of(comparisons)}
             levels.append(level)

@@ -33,16 +33,18 @@ TPOT_MEDIAN_PCT = 2.0
 
 
 def oracle_pairs(records_path: Path, truth_path: Path) -> list[tuple[dict, dict]]:
-    truth = {}
-    for line in truth_path.read_text().splitlines():
-        entry = json.loads(line)
-        truth[entry["id"]] = entry
-    pairs = []
-    for line in records_path.read_text().splitlines():
-        record = json.loads(line)
-        if not record["warmup"]:
-            pairs.append((record, truth[record["response_id"]]))
-    return pairs
+    records = [json.loads(line) for line in records_path.read_text().splitlines()]
+    measured = [r for r in records if not r["warmup"]]
+    deadline = time.monotonic() + 10  # a truth line is written just after the last byte
+    while True:
+        truth = {}
+        for line in truth_path.read_text().splitlines():
+            entry = json.loads(line)
+            truth[entry["id"]] = entry
+        if all(r["response_id"] in truth for r in measured) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    return [(r, truth[r["response_id"]]) for r in measured]
 
 
 def assert_accurate(pairs: list[tuple[dict, dict]]) -> dict[str, float]:
