@@ -19,7 +19,6 @@ beside the output file. On a timeout or Ctrl-C it is killed and the error names 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import os
 import signal
@@ -32,6 +31,7 @@ from typing import Any
 
 from bench.drivers.sglang_output import Invocation, map_run, parse_output
 from bench.errors import BenchError, InputError, UsageError
+from bench.jsonio import sha256_file
 
 MODULE = "sglang.bench_serving"
 ARTICLE_ARGS = (
@@ -184,14 +184,6 @@ def process_timeout_s(run: SglangRun) -> float:
     return STARTUP_ALLOWANCE_S + run.timeout_s * waves
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _run_process(argv: list[str], log_path: Path, timeout_s: float) -> int:
     """Run argv with stdout+stderr into log_path; kill its process group past timeout_s."""
     # Offline unless the user says otherwise: the kit downloads no dataset and no tokenizer.
@@ -263,11 +255,11 @@ def run_sglang(run: SglangRun, output_file: Path, name: str) -> dict[str, Any]:
         seed=run.seed if not run.as_written else 1,
         warmup_requests=warmup,
         dataset_path=run.dataset_path,
-        dataset_sha256=sha256_of(Path(run.dataset_path)) if run.dataset_path else None,
+        dataset_sha256=sha256_file(Path(run.dataset_path)) if run.dataset_path else None,
         tokenizer=run.tokenizer,
         as_written=run.as_written,
         records_path=str(output_file),
-        records_sha256=sha256_of(output_file),
+        records_sha256=sha256_file(output_file),
         notes=_as_written_note(run) if run.as_written else None,
     )
     return {"name": name, "started_utc": started_utc, **map_run(results[-1], invocation, name)}
