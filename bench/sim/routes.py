@@ -191,6 +191,7 @@ class SimState:
         try:
             if faults.stall_s:
                 await asyncio.sleep(faults.stall_s / self.config.speed)
+            req.ready_ns = time.perf_counter_ns() if faults.stall_s else arrival_ns
             self.scheduler.submit(req)
             if spec.stream:
                 return await self._stream(request, spec, req, encoder, faults, truth)

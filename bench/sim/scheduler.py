@@ -30,6 +30,7 @@ class SimRequest:
     max_new_tokens: int
     token_ids: tuple[int, ...]  # what it will generate, fixed at arrival (seeded)
     eos_at: int | None = None  # stop ("stop") after this many tokens, when EOS is simulated
+    ready_ns: int = 0  # when it reached the server (perf_counter_ns); 0: when submitted
     admitted: bool = False  # its KV reserved, counted against max_running_requests
     prefilled: int = 0
     generated: int = 0
@@ -104,7 +105,11 @@ class Scheduler:
             if not self.waiting and not self.running:
                 self._work.clear()
                 await self._work.wait()
-                next_start = max(next_start, time.perf_counter_ns())
+                # Simulated time starts when the request reached the server: the simulator's
+                # own parsing and tokenizing (the CPU's, not the NPU's) is not added to it.
+                now = time.perf_counter_ns()
+                first = min((r.ready_ns or now for r in self.waiting), default=now)
+                next_start = max(next_start, min(first, now))
                 continue
             prefill = self._plan_prefill()
             if prefill:
