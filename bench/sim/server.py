@@ -59,6 +59,14 @@ class _Running:
             await runner.cleanup()
             raise BenchError(f"cannot listen on {config.host}:{config.port}: {exc}") from None
         state.port = runner.addresses[0][1]
+        args = startup.server_args(
+            state.profile,
+            host=config.host,
+            port=state.port,
+            seed=config.seed,
+            tokenizer_path=str(state.tokens.path.parent),
+        )
+        lines.insert(1, startup.server_args_log_line(args))
         lines.append(startup.ready_log_line(config.host, state.port))
         _write_log(config.log_file, lines, log_to_stderr)
         task = asyncio.get_running_loop().create_task(state.scheduler.run())

@@ -43,21 +43,13 @@ def ready_log_line(host: str, port: int, now: float | None = None) -> str:
     return f"{p}The server is fired up and ready to roll! (http://{host}:{port})"
 
 
-def server_info(
-    profile: SimProfile,
-    plan: MemoryPlan,
-    *,
-    host: str,
-    port: int,
-    seed: int,
-    speed: float,
-    tokenizer_path: str,
-    last_gen_throughput: float,
+def server_args(
+    profile: SimProfile, *, host: str, port: int, seed: int, tokenizer_path: str
 ) -> dict:
-    """`/get_server_info`: server args, scheduler info, internal states and version."""
+    """The launch arguments SGLang would report (a subset of its `ServerArgs`)."""
     s = profile.server
     m = profile.model
-    args = {
+    return {
         "model_path": m.served_model_name,
         "tokenizer_path": tokenizer_path,
         "served_model_name": m.served_model_name,
@@ -82,6 +74,28 @@ def server_info(
         "disable_radix_cache": False,
         "stream_interval": 1,
     }
+
+
+def server_args_log_line(args: dict, now: float | None = None) -> str:
+    """SGLang's first log line: `server_args=ServerArgs(model_path='...', ...)`."""
+    body = ", ".join(f"{k}={v!r}" for k, v in args.items())
+    return f"{_prefix(time.time() if now is None else now)}server_args=ServerArgs({body})"
+
+
+def server_info(
+    profile: SimProfile,
+    plan: MemoryPlan,
+    *,
+    host: str,
+    port: int,
+    seed: int,
+    speed: float,
+    tokenizer_path: str,
+    last_gen_throughput: float,
+) -> dict:
+    """`/get_server_info`: server args, scheduler info, internal states and version."""
+    s = profile.server
+    args = server_args(profile, host=host, port=port, seed=seed, tokenizer_path=tokenizer_path)
     internal = {
         "last_gen_throughput": last_gen_throughput,
         "memory_usage": {

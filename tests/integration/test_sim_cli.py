@@ -66,6 +66,8 @@ def test_ready_file_log_and_sigterm(tmp_path):
     assert code == 0
     assert f"ground truth in {tmp_path / 'truth.jsonl'}" in err
     log = (tmp_path / "sim.log").read_text()
+    assert "server_args=ServerArgs(model_path='Qwen/Qwen2-7B-Instruct'" in log
+    assert "mem_fraction_static=0.9, " in log and "tp_size=1, " in log
     assert "Load weight end. type=Qwen2ForCausalLM, dtype=torch.bfloat16" in log
     assert "mem usage=14.19 GB." in log
     assert "KV Cache is allocated. #tokens: 775474, K size: 20.71 GB, V size: 20.71 GB" in log
