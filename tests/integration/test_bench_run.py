@@ -155,3 +155,38 @@ def test_the_resolved_profile_is_kept_in_provenance(sim, tmp_path):
     profile = json.loads(out.read_text())["provenance"]["profile"]
     assert profile["throughput"][0]["range_ratio"] == 1.0  # a default, filled in
     assert profile["latency"][0]["runs"] == 2
+
+
+def test_ctrl_c_keeps_the_records_and_says_where(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    profile = tmp_path / "slow.toml"
+    profile.write_text(
+        TINY.format(timeout=30).replace("num_prompts = 6", "num_prompts = 40")
+        .replace("max_concurrency = 3", "max_concurrency = 1")
+        .replace("output_len = 8", "output_len = 64")
+    )  # fmt: skip
+    out = tmp_path / "doc.json"
+    records = tmp_path / "doc.records" / "tp.jsonl"
+    with SimServer(SimConfig(speed=1.0)) as slow:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench", "run", "--profile", str(profile),
+             "--base-url", slow.base_url, "--out", str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if records.is_file() and records.read_text().count("\n") >= 2:
+                break
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert not out.exists()
+    assert f"records of the runs so far are in {records.parent}" in err
+    assert records.read_text().count("\n") >= 2  # what finished before Ctrl-C is kept
+    assert os.path.getsize(records) > 0
