@@ -19,13 +19,13 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
+
+from bench.sim.process import SimProcess
 
 REQUIRED_TOK_S = 20_000  # issue 3, item 7
 REQUIRED_OPEN_STREAMS = 1_000
@@ -34,32 +34,6 @@ REQUIRED_OPEN_STREAMS = 1_000
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _start_sim(workdir: Path, speed: float, core: int | None) -> tuple[subprocess.Popen, str]:
-    ready = workdir / f"ready-{speed}.json"
-    cmd = [
-        sys.executable,
-        "-m",
-        "bench",
-        "sim",
-        "--port",
-        "0",
-        "--ready-file",
-        str(ready),
-        "--speed",
-        str(speed),
-    ]
-    if core is not None:
-        cmd = ["taskset", "-c", str(core), *cmd]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit("the simulator did not start")
-        time.sleep(0.05)
-    return proc, json.loads(ready.read_text())["base_url"]
 
 
 async def _stream(session: aiohttp.ClientSession, url: str, tokens: int, opened: list) -> int:
@@ -109,23 +83,16 @@ def main() -> int:
     sim_core = cores[0] if len(cores) > 1 else None
     if sim_core is not None:
         os.sched_setaffinity(0, cores[1:])
+    pin = ["taskset", "-c", str(sim_core)] if sim_core is not None else []
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = _start_sim(Path(tmp), speed=1000.0, core=sim_core)
-        try:
-            cpu0 = _cpu_seconds(proc.pid)
-            run = asyncio.run(_drive(url, args.streams, args.tokens))
-            cpu = _cpu_seconds(proc.pid) - cpu0
-        finally:
-            proc.terminate()
-            proc.wait(30)
-        proc, url = _start_sim(Path(tmp), speed=2.0, core=sim_core)
-        try:
-            # 1,000 streams of 100 tokens at speed 2: a decode step of batch 1,000 lasts
-            # ~140 ms, so every stream stays open for ~14 s, all of them at once
-            held = asyncio.run(_drive(url, args.open, 100))
-        finally:
-            proc.terminate()
-            proc.wait(30)
+        with SimProcess(["--speed", "1000"], workdir=Path(tmp), prefix=pin) as sim:
+            cpu0 = _cpu_seconds(sim.pid)
+            run = asyncio.run(_drive(sim.base_url, args.streams, args.tokens))
+            cpu = _cpu_seconds(sim.pid) - cpu0
+        # 1,000 streams of 100 tokens at speed 2: a decode step of batch 1,000 lasts
+        # ~140 ms, so every stream stays open for ~14 s, all of them at once
+        with SimProcess(["--speed", "2"], workdir=Path(tmp), prefix=pin) as sim:
+            held = asyncio.run(_drive(sim.base_url, args.open, 100))
     tok_s = run["tokens"] / run["wall_s"]
     result = {
         "benchmark": "sim_capacity",

@@ -6,51 +6,35 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from bench.errors import BenchError
+from bench.sim.process import SimProcess
+
 TIMEOUT = 30
 
 
-def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, dict]:
-    ready = tmp_path / "ready.json"
-    cmd = [
-        sys.executable,
-        "-m",
-        "bench",
-        "sim",
-        "--port",
-        "0",
-        "--ready-file",
-        str(ready),
-        "--log-file",
-        str(tmp_path / "sim.log"),
-        "--ground-truth",
-        str(tmp_path / "truth.jsonl"),
-        *extra,
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + TIMEOUT
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"bench sim did not start: {proc.communicate()[1][-2000:]}")
-        time.sleep(0.05)
-    return proc, json.loads(ready.read_text())
+def _start(tmp_path: Path, *extra: str) -> tuple[SimProcess, dict]:
+    sim = SimProcess(
+        [
+            "--log-file",
+            str(tmp_path / "sim.log"),
+            "--ground-truth",
+            str(tmp_path / "truth.jsonl"),
+            *extra,
+        ],
+        workdir=tmp_path,
+        start_timeout_s=TIMEOUT,
+    )
+    sim.start()
+    return sim, sim.ready
 
 
-def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> tuple[int, str]:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-    try:
-        _, err = proc.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise
-    return proc.returncode, err
+def _stop(sim: SimProcess, sig: int = signal.SIGTERM) -> tuple[int, str]:
+    return sim.stop(sig, timeout_s=TIMEOUT), sim.stderr_text()
 
 
 def test_ready_file_log_and_sigterm(tmp_path):
@@ -91,30 +75,29 @@ def test_sigint_mid_stream_flushes_the_ground_truth(tmp_path):
                     break
             code, err = _stop(proc, signal.SIGINT)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        proc.stop(signal.SIGKILL)
     assert code == 0 and "ground truth in" in err
     (truth,) = [json.loads(x) for x in (tmp_path / "truth.jsonl").read_text().splitlines()]
     assert truth["finish_reason"] == "abort" and 3 <= truth["completion_tokens"] < 1000
 
 
 def test_crash_fault_exits_3(tmp_path):
-    proc, ready = _start(tmp_path, "--speed", "100", "--fault-crash-after", "1")
+    sim, ready = _start(tmp_path, "--speed", "100", "--fault-crash-after", "1")
     body = {"model": "m", "prompt": "hi", "max_tokens": 2}
     try:
-        assert (
-            requests.post(
-                ready["base_url"] + "/v1/completions", json=body, timeout=TIMEOUT
-            ).status_code
-            == 200
-        )
+        ok = requests.post(ready["base_url"] + "/v1/completions", json=body, timeout=TIMEOUT)
+        assert ok.status_code == 200
         with pytest.raises(requests.exceptions.ConnectionError):
             requests.post(ready["base_url"] + "/v1/completions", json=body, timeout=TIMEOUT)
-        code, err = proc.wait(timeout=TIMEOUT), proc.communicate()[1]
+        code = sim.proc.wait(timeout=TIMEOUT)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert code == 3 and "Simulated crash after 1 requests" in err
+        sim.stop(signal.SIGKILL)
+    assert code == 3 and "Simulated crash after 1 requests" in sim.stderr_text()
+
+
+def test_start_failure_is_reported_with_the_reason(tmp_path):
+    with pytest.raises(BenchError, match="exited with 2: Error: --speed"):
+        SimProcess(["--speed", "-1"], workdir=tmp_path).start()
 
 
 @pytest.mark.parametrize(
