@@ -57,6 +57,51 @@ def document_kind(self_report: dict[str, Any] | None) -> str:
     return "simulated" if is_simulator(self_report) else "measured"
 
 
+def simulated_system(system: dict[str, Any], self_report: dict[str, Any]) -> dict[str, Any]:
+    """`system` for a run against the simulator: the simulated accelerator it reports in
+    place of this host's (which has no NPU); the host stays the client's."""
+    sim = self_report.get("simulator") if isinstance(self_report.get("simulator"), dict) else {}
+    count = accelerator_count(self_report)
+    hbm = sim.get("hbm_gib")
+    accelerator = {
+        **system.get("accelerator", {}),
+        "name": sim.get("device_name") if isinstance(sim.get("device_name"), str) else None,
+        "count": count,
+        "hbm_capacity_gib": float(hbm) if isinstance(hbm, int | float) else None,
+        "driver_version": None,
+        "firmware_version": None,
+    }
+    missing = {k: v for k, v in system.get("missing", {}).items() if k != "product"}
+    missing = {k: v for k, v in missing.items() if not k.startswith("accelerator.")}
+    missing["accelerator.driver_version"] = "simulated: no NPU driver"
+    missing["accelerator.firmware_version"] = "simulated: no NPU firmware"
+    profile = sim.get("profile") or "unknown"
+    return {
+        **system,
+        "product": f"simulated by bench sim (profile {profile})",
+        "accelerator": accelerator,
+        "missing": missing,
+    }
+
+
+def accelerator_count(self_report: dict[str, Any] | None) -> int | None:
+    """NPUs the server uses: tp_size x dp_size from its self-report, when it gives them."""
+    report = self_report or {}
+    tp, dp = report.get("tp_size"), report.get("dp_size") or 1
+    if isinstance(tp, int) and isinstance(dp, int) and tp > 0 and dp > 0:
+        return tp * dp
+    return None
+
+
+def with_per_npu_rate(run: dict[str, Any], accelerators: int | None) -> dict[str, Any]:
+    """The run with output throughput per NPU filled in when the NPU count is known."""
+    metrics = run.get("metrics", {})
+    rate = metrics.get("output_throughput_tok_s")
+    if not accelerators or rate is None or metrics.get("output_throughput_per_npu_tok_s"):
+        return run
+    return {**run, "metrics": {**metrics, "output_throughput_per_npu_tok_s": rate / accelerators}}
+
+
 def server_section(
     self_report: dict[str, Any] | None, expected: dict[str, Any]
 ) -> tuple[dict[str, Any], list[str]]:

@@ -209,6 +209,7 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
             run = throughput_run(spec, opts, tokenizer, records)
             if run["driver"].get("command"):
                 commands.append(shlex.join(run["driver"]["command"]))
+            run = result.with_per_npu_rate(run, result.accelerator_count(self_report))
             throughput.append(result.relative_records(run, path))
         for spec in profile.latency:
             _say(f"latency run {spec.name}")
@@ -229,6 +230,10 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
     accuracy = _selftest(records / "selftest") if opts.selftest else None
     if kind == "simulated":
         notes.insert(0, "every number was measured against the kit's simulator: simulated")
+        environment = {
+            **environment,
+            "system": result.simulated_system(environment["system"], self_report or {}),
+        }
     document = result.assemble_document(
         kind=kind,
         submitter=opts.submitter,

@@ -102,3 +102,31 @@ def test_document_keys_come_in_the_schema_order_with_schema_version_first():
     assert doc["notes"] == "a; b"
     assert doc["provenance"]["profile"] == {"name": "quick"}
     assert doc["provenance"]["commands"][0].startswith("python -m bench run")
+
+
+def test_a_simulated_system_names_the_simulated_npu_not_this_host():
+    system = {
+        "product": None,
+        "accelerator": {"name": None, "count": None},
+        "host": {"cpu_count": 2},
+        "missing": {"product": "no DMI", "accelerator.name": "npu-smi is not on PATH"},
+    }
+    report = {
+        "tp_size": 1,
+        "simulator": {"profile": "p", "device_name": "Ascend910B3", "hbm_gib": 64},
+    }
+    out = result.simulated_system(system, report)
+    assert out["product"] == "simulated by bench sim (profile p)"
+    assert out["accelerator"]["name"] == "Ascend910B3"
+    assert (out["accelerator"]["count"], out["accelerator"]["hbm_capacity_gib"]) == (1, 64.0)
+    assert out["host"] == {"cpu_count": 2}
+    assert "accelerator.name" not in out["missing"]
+    assert out["missing"]["accelerator.driver_version"] == "simulated: no NPU driver"
+
+
+def test_per_npu_rate_divides_by_tp_times_dp():
+    assert result.accelerator_count({"tp_size": 2, "dp_size": 2}) == 4
+    assert result.accelerator_count({"tp_size": "2"}) is None
+    run = {"metrics": {"output_throughput_tok_s": 300.0}}
+    assert result.with_per_npu_rate(run, 4)["metrics"]["output_throughput_per_npu_tok_s"] == 75.0
+    assert result.with_per_npu_rate(run, None) is run
