@@ -112,13 +112,13 @@ class Encoder:
         )
 
     def usage_chunk(self, completion_tokens: int) -> bytes:
-        obj = "chat.completion.chunk" if self.endpoint == "chat" else "text_completion"
-        return (
-            self._head(obj)
-            + b'],"usage":'
-            + _j(usage(self.prompt_tokens, completion_tokens))
-            + b"}\n\n"
-        )
+        """The final usage chunk (empty `choices`); SGLang drops the null fields of the
+        completions one (`model_dump_json(exclude_none=True)`) but not of the chat one."""
+        counts = usage(self.prompt_tokens, completion_tokens)
+        if self.endpoint == "chat":
+            return self._head("chat.completion.chunk") + b'],"usage":' + _j(counts) + b"}\n\n"
+        counts = {k: v for k, v in counts.items() if v is not None}
+        return self._head("text_completion") + b'],"usage":' + _j(counts) + b"}\n\n"
 
     def generate_body(self, text: str, completion_tokens: int, finish: str | None) -> dict:
         reason = None
