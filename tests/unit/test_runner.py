@@ -1,0 +1,41 @@
+"""bench run's checks before anything is sent, and where it finds a tokenizer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.errors import InputError, UsageError
+from bench.runner import RunOptions, pick_tokenizer, preflight
+from bench.workload.profile import load_profile
+
+
+def test_the_article_command_without_a_local_sharegpt_file_stops_before_sending():
+    with pytest.raises(UsageError, match="the article's command as written runs the ShareGPT"):
+        preflight(load_profile("seed-as-written"), RunOptions(base_url="http://127.0.0.1:1"))
+
+
+def test_a_missing_sharegpt_file_is_named(tmp_path):
+    opts = RunOptions(base_url="http://127.0.0.1:1", dataset_path=str(tmp_path / "no.json"))
+    with pytest.raises(InputError, match="no.json"):
+        preflight(load_profile("seed-as-written"), opts)
+
+
+def test_random_profiles_need_no_dataset():
+    preflight(load_profile("seed"), RunOptions(base_url="http://127.0.0.1:1"))
+
+
+def test_tokenizer_comes_from_the_flag_then_the_model_dir_then_the_server(tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "tokenizer.json").write_text("{}")
+    report = {"tokenizer_path": str(served), "model_path": "/inside/a/container"}
+    assert pick_tokenizer("/given", report, model) == "/given"
+    assert pick_tokenizer(None, report, model) == str(served)  # model dir has no tokenizer
+    (model / "tokenizer.json").write_text("{}")
+    assert pick_tokenizer(None, report, model) == str(model)
+    assert pick_tokenizer(None, {"model_path": "/inside/a/container"}, None) is None
+    assert pick_tokenizer(None, None, Path(tmp_path / "absent")) is None
