@@ -18,7 +18,7 @@ def test_the_article_command_without_a_local_sharegpt_file_stops_before_sending(
 
 def test_a_missing_sharegpt_file_is_named(tmp_path):
     opts = RunOptions(base_url="http://127.0.0.1:1", dataset_path=str(tmp_path / "no.json"))
-    with pytest.raises(InputError, match="no.json"):
+    with pytest.raises(InputError, match=r"no\.json"):
         preflight(load_profile("seed-as-written"), opts)
 
 
