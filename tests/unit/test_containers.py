@@ -253,7 +253,7 @@ def test_the_build_context_holds_what_the_kit_reads_at_run_time(tmp_path):
         assert validate.returncode == 0, validate.stdout + validate.stderr
 
 
-@pytest.mark.parametrize("service", ["model", "sim"])
+@pytest.mark.parametrize("service", ["model", "sim", "bench"])
 def test_kit_services_run_real_kit_commands(service):
     """Each kit container's command parses with the kit's own CLI (no invented flags)."""
     from bench.cli import build_parser
