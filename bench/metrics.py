@@ -67,30 +67,29 @@ def e2e_ns(record: Record) -> int | None:
     return record.chunk_ns[-1] - record.send_ns
 
 
+def _count(server: int | None, client: int | None) -> tuple[int | None, str]:
+    """A token count and its source: the server's usage first, else the client's tokenizer."""
+    if server is not None:
+        return server, "server_usage"
+    return client, ("tokenizer" if client is not None else "unknown")
+
+
 def output_tokens(record: Record) -> int | None:
     """N_out: the server's usage.completion_tokens, else the client's tokenizer count."""
-    if record.completion_tokens_server is not None:
-        return record.completion_tokens_server
-    return record.completion_tokens_client
+    return _count(record.completion_tokens_server, record.completion_tokens_client)[0]
 
 
 def output_tokens_source(record: Record) -> str:
-    if record.completion_tokens_server is not None:
-        return "server_usage"
-    return "tokenizer" if record.completion_tokens_client is not None else "unknown"
+    return _count(record.completion_tokens_server, record.completion_tokens_client)[1]
 
 
 def input_tokens(record: Record) -> int | None:
     """N_in: the server's usage.prompt_tokens, else the client's tokenizer count."""
-    if record.prompt_tokens_server is not None:
-        return record.prompt_tokens_server
-    return record.prompt_tokens_client
+    return _count(record.prompt_tokens_server, record.prompt_tokens_client)[0]
 
 
 def input_tokens_source(record: Record) -> str:
-    if record.prompt_tokens_server is not None:
-        return "server_usage"
-    return "tokenizer" if record.prompt_tokens_client is not None else "unknown"
+    return _count(record.prompt_tokens_server, record.prompt_tokens_client)[1]
 
 
 def tpot_ms(record: Record) -> float | None:

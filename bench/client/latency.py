@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.client.api import request_body
-from bench.client.runinfo import discover_model, resolve_tokenizer, run_object, utc_now
+from bench.client.runinfo import (
+    discover_model,
+    resolve_tokenizer,
+    run_object,
+    utc_now,
+    workload_object,
+)
 from bench.client.sse import StreamState
 from bench.client.stream import RequestSpec, to_record
 from bench.errors import BenchError, UsageError
@@ -186,30 +192,27 @@ def run_latency(config: LatencyConfig, records_path: str | Path) -> dict[str, An
                     f"{writer.count} finished requests are in {records_path}"
                 )
     client.close()
-    workload = {
-        "dataset": "random",
-        "dataset_path": None,
-        "dataset_sha256": None,
-        "input_len": config.input_tokens,
-        "output_len": config.output_tokens,
-        "range_ratio": 1.0,
-        "num_prompts": config.runs,
-        "max_concurrency": 1,
-        "request_rate_rps": None,
-        "burstiness": None,
-        "warmup_requests": config.warmup,
-        "seed": config.seed,
-        "api": config.api,
-        "ignore_eos": config.ignore_eos,
-        "stream": True,
-        "timeout_s": config.timeout,
-        "tokenizer": str(tokenizer_path),
-        "prompt_description": (
-            f"random whole-word tokens, exactly {config.input_tokens} tokens of message "
-            "content, a different prompt each run (no prefix-cache hits between runs)"
+    workload = workload_object(
+        dataset="random",
+        input_len=config.input_tokens,
+        output_len=config.output_tokens,
+        range_ratio=1.0,
+        num_prompts=config.runs,
+        max_concurrency=1,
+        warmup_requests=config.warmup,
+        seed=config.seed,
+        api=config.api,
+        ignore_eos=config.ignore_eos,
+        stream=True,
+        timeout_s=config.timeout,
+        tokenizer=str(tokenizer_path),
+        prompt_description=(
+            f"random whole-word tokens, exactly {config.input_tokens} tokens of "
+            f"{'message content' if config.api == 'chat' else 'prompt'}, a different prompt "
+            "each run (no prefix-cache hits between runs); one request at a time, sent with "
+            "the openai SDK"
         ),
-        "notes": "one request at a time, sent with the openai SDK",
-    }
+    )
     return run_object(
         name=config.name or f"latency-{config.input_tokens}-{config.output_tokens}",
         started_utc=started,

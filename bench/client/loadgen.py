@@ -27,6 +27,7 @@ from bench.client.runinfo import (
     run_async,
     run_object,
     utc_now,
+    workload_object,
 )
 from bench.client.stream import RequestSpec, send_request, write_tracing
 from bench.errors import BenchError, UsageError
@@ -45,11 +46,6 @@ from bench.workload.schedule import send_offsets_ns
 DRIVER = "bench.loadgen"
 WARMUP_SEED_OFFSET = 1_000_003  # warm-up prompts never repeat a measured prompt's prefix
 DEAD_SERVER_FAILURES = 3  # connection failures in a row, with no success between
-
-CHAT_NOTE = (
-    "chat API: input_len counts the tokens of the user message; the server adds its chat "
-    "template and reports the total as usage.prompt_tokens (N_in)"
-)
 
 
 @dataclass(frozen=True)
@@ -240,27 +236,25 @@ def workload_of(config: LoadConfig, tokenizer_path: Path) -> dict[str, Any]:
     path = (
         Path(config.dataset_path) if config.dataset == "sharegpt" and config.dataset_path else None
     )
-    return {
-        "dataset": config.dataset,
-        "dataset_path": str(path) if path else None,
-        "dataset_sha256": sha256_file(path) if path else None,
-        "input_len": config.input_len if config.dataset == "random" else None,
-        "output_len": config.output_len,
-        "range_ratio": config.range_ratio if config.dataset == "random" else None,
-        "num_prompts": config.num_prompts,
-        "max_concurrency": config.max_concurrency,
-        "request_rate_rps": None if math.isinf(config.request_rate) else config.request_rate,
-        "burstiness": config.burstiness,
-        "warmup_requests": config.warmup,
-        "seed": config.seed,
-        "api": config.api,
-        "ignore_eos": config.ignore_eos,
-        "stream": True,
-        "timeout_s": config.timeout,
-        "tokenizer": str(tokenizer_path),
-        "prompt_description": None,
-        "notes": CHAT_NOTE if config.api == "chat" else None,
-    }
+    return workload_object(
+        dataset=config.dataset,
+        dataset_path=str(path) if path else None,
+        dataset_sha256=sha256_file(path) if path else None,
+        input_len=config.input_len if config.dataset == "random" else None,
+        output_len=config.output_len,
+        range_ratio=config.range_ratio if config.dataset == "random" else None,
+        num_prompts=config.num_prompts,
+        max_concurrency=config.max_concurrency,
+        request_rate_rps=None if math.isinf(config.request_rate) else config.request_rate,
+        burstiness=config.burstiness,
+        warmup_requests=config.warmup,
+        seed=config.seed,
+        api=config.api,
+        ignore_eos=config.ignore_eos,
+        stream=True,
+        timeout_s=config.timeout,
+        tokenizer=str(tokenizer_path),
+    )
 
 
 def run_throughput(config: LoadConfig, records_path: str | Path) -> dict[str, Any]:

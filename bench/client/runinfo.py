@@ -61,6 +61,29 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
         return runner.run(coro)
 
 
+WORKLOAD_KEYS = (
+    "dataset", "dataset_path", "dataset_sha256", "input_len", "output_len", "range_ratio",
+    "num_prompts", "max_concurrency", "request_rate_rps", "burstiness", "warmup_requests",
+    "seed", "api", "ignore_eos", "stream", "timeout_s", "tokenizer", "prompt_description",
+    "notes",
+)  # fmt: skip
+CHAT_NOTE = (
+    "chat API: the input length counts the tokens of the user message; the server adds its "
+    "chat template and reports the total as usage.prompt_tokens (N_in)"
+)
+
+
+def workload_object(**fields: Any) -> dict[str, Any]:
+    """The schema's `workload`, every key in the schema's order (None where not given)."""
+    unknown = sorted(set(fields) - set(WORKLOAD_KEYS))
+    if unknown:
+        raise ValueError(f"not a workload field: {unknown[0]}")
+    workload = {key: fields.get(key) for key in WORKLOAD_KEYS}
+    if workload["notes"] is None and workload["api"] == "chat":
+        workload["notes"] = CHAT_NOTE
+    return workload
+
+
 def run_object(
     *,
     name: str,

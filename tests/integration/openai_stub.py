@@ -45,6 +45,7 @@ SHAPES = (
 class Stub:
     shape: str
     itl_s: float = 0.002
+    usage_prompt_tokens: int | None = 11  # what usage.prompt_tokens says; None: the real count
     words: list[str] = field(default_factory=list)
     seen: list[dict[str, Any]] = field(default_factory=list)  # request bodies + headers
     sent_tokens: dict[str, int] = field(default_factory=dict)  # response id -> tokens
@@ -80,7 +81,9 @@ async def _stream(request: web.Request, stub: Stub) -> web.StreamResponse:
     rid = f"resp-{len(stub.seen)}"
     stub.sent_tokens[rid] = n
     words = [stub.words[(len(stub.seen) * 7 + i) % len(stub.words)] for i in range(n)]
-    n_in = _prompt_tokens(body, chat)
+    n_in = stub.usage_prompt_tokens
+    if n_in is None:
+        n_in = _prompt_tokens(body, chat)
     usage = {"prompt_tokens": n_in, "completion_tokens": n, "total_tokens": n_in + n}
     shape = stub.shape
 
@@ -152,9 +155,13 @@ async def _stream(request: web.Request, stub: Stub) -> web.StreamResponse:
 class StubServer:
     """`with StubServer("sglang") as stub: stub.base_url ...`"""
 
-    def __init__(self, shape: str, itl_s: float = 0.002) -> None:
+    def __init__(
+        self, shape: str, itl_s: float = 0.002, usage_prompt_tokens: int | None = 11
+    ) -> None:
         assert shape in SHAPES, shape
-        self.stub = Stub(shape=shape, itl_s=itl_s, words=_words())
+        self.stub = Stub(
+            shape=shape, itl_s=itl_s, usage_prompt_tokens=usage_prompt_tokens, words=_words()
+        )
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None

@@ -65,7 +65,7 @@ def test_a_killed_server_ends_the_run_with_every_finished_request_on_disk(tmp_pa
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait()
-    assert client.returncode == 1
+    assert client.returncode == 1, err
     assert elapsed < TIMEOUT_S
     assert err.startswith("Error: the server at") and str(records) in err
     finished = read_records(records)  # every line is a whole record
@@ -90,7 +90,7 @@ def test_ctrl_c_keeps_every_finished_request_and_says_where(tmp_path):
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait()
-    assert client.returncode == 130
-    assert f"Interrupted: every finished request is in {records}" in err
-    assert "Traceback" not in err
+    assert client.returncode == 130, err
+    assert f"Interrupted: every finished request is in {records}" in err, err
+    assert "Traceback" not in err, err
     assert len(read_records(records)) >= 2
