@@ -111,6 +111,11 @@ def against_baseline(settings: list[Setting], base_rows: list[Row]) -> str:
             base = match_baseline(row, base_rows)
             if base is not None and not row.entry.is_baseline:
                 matched.setdefault(base_rows.index(base), []).append(row)
+    others = [r for s in settings for r in s.rows if not r.entry.is_baseline]
+    if not others:
+        return "\n".join(
+            [*lines, "No other result yet: results/README.md says how to add one.", ""]
+        )
     for index, base in enumerate(base_rows):
         rows = matched.get(index, [])
         lines += [f"### Article run {text.inline(base.name, 60)} ({base.section})", ""]
