@@ -127,9 +127,12 @@ def finish(args: argparse.Namespace, run: dict, title: str) -> int:
     metrics = run["metrics"]
     if metrics["requests_failed"]:
         failures = ", ".join(f"{k}: {v}" for k, v in metrics["failures"].items())
+        hint = ""
+        if "http_4xx" in metrics["failures"] and args.ignore_eos:
+            hint = " (a server that rejects ignore_eos needs --no-ignore-eos)"
         sys.stderr.write(
             f"Error: {metrics['requests_failed']} of {metrics['requests_sent']} requests "
-            f"failed ({failures}); records in {run['records']['path']}\n"
+            f"failed ({failures}){hint}; records in {run['records']['path']}\n"
         )
         return 1
     return 0

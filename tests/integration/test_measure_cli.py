@@ -120,3 +120,17 @@ def test_selftest_writes_an_accuracy_object(tmp_path, repo, capsys):
     assert accuracy["output_tokens_exact"] is True
     printed = capsys.readouterr().out
     assert "c=1" in printed and "c=4" in printed and "N_out exact: yes" in printed
+
+
+def test_failed_requests_exit_1_and_a_4xx_suggests_no_ignore_eos(tmp_path, capsys):
+    from tests.integration.openai_stub import StubServer
+
+    with StubServer("http_429") as stub:
+        code = main([
+            "throughput", "--base-url", stub.base_url, "--tokenizer", str(tokenizer_dir()),
+            "--num-prompts", "2", "--warmup", "0", "--records", str(tmp_path / "r.jsonl"),
+        ])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "2 of 2 requests failed (http_4xx: 2)" in err and "--no-ignore-eos" in err
+    assert str(tmp_path / "r.jsonl") in err
