@@ -289,3 +289,10 @@ def test_throughput_plot_falls_back_to_all_npus_when_the_count_is_unknown(tmp_pa
     names = [p.name for p in report.plots]
     assert "throughput-vs-interactivity-1.png" in names
     assert "Output tokens/s (all NPUs) against tokens/s per user" in report.markdown
+
+
+def test_cjk_cells_are_padded_by_display_width_in_every_environment():
+    from bench.report.tables import markdown_table
+
+    table = markdown_table(["n", "v"], [["张三", "x"], ["ab", "y"]])
+    assert table.splitlines()[2:] == ["| 张三 | x   |", "| ab   | y   |"]
