@@ -49,6 +49,7 @@ class SimState:
             self.profile, speed=config.speed, tokens_per_chunk=config.tokens_per_chunk
         )
         self.truth = GroundTruthWriter(config.ground_truth)
+        self.log_sink = None  # set by the runner (bench.sim.server.LogSink)
         self.port = config.port
         self.arrivals = 0
         self.crashed = asyncio.Event()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.sim import model
@@ -66,6 +67,10 @@ class Scheduler:
         self.late_ns_max = 0  # the worst lateness of a step end (for diagnostics)
         self._work = asyncio.Event()
         self._stopped = False
+        # SGLang's runtime log lines; speeds in them are in simulated time
+        self.log: Callable[[str], None] | None = None
+        self.decode_log_interval = 40  # SGLang's default --decode-log-interval
+        self._decode_window = [0, 0, 0.0]  # steps, tokens, simulated seconds
 
     # -- requests -------------------------------------------------------------------------
     def submit(self, req: SimRequest) -> None:
@@ -128,8 +133,42 @@ class Scheduler:
             self.steps += 1
             if prefill:
                 self._finish_prefill(prefill)
+                if self.log is not None:
+                    self._log_prefill(prefill)
             else:
+                batch = len(self.running)
                 self._finish_decode()
+                if self.log is not None:
+                    self._log_decode(batch, duration)
+
+    def _token_usage(self) -> str:
+        used = sum(r.prompt_tokens + r.generated for r in self.running)
+        used += sum(r.prefilled for r in self.waiting if r.admitted)
+        return f"#token: {used}, token usage: {used / max(self.pool_tokens, 1):.2f}, "
+
+    def _log_prefill(self, plan: list[tuple[SimRequest, int]]) -> None:
+        new_seqs = sum(1 for r, _ in plan if r.prefilled >= r.prompt_tokens)
+        usage = self._token_usage().split(", ", 1)[1]
+        self.log(
+            f"Prefill batch. #new-seq: {new_seqs}, #new-token: {sum(n for _, n in plan)}, "
+            f"#cached-token: 0, {usage}#running-req: {len(self.running)}, "
+            f"#queue-req: {len(self.waiting)}, "
+        )
+
+    def _log_decode(self, batch: int, duration_s: float) -> None:
+        window = self._decode_window
+        window[0] += 1
+        window[1] += batch
+        window[2] += duration_s
+        if window[0] < self.decode_log_interval:
+            return
+        rate = window[1] / window[2] if window[2] > 0 else 0.0
+        self._decode_window = [0, 0, 0.0]
+        self.log(
+            f"Decode batch. #running-req: {len(self.running)}, {self._token_usage()}"
+            f"cpu graph: False, gen throughput (token/s): {rate:.2f}, "
+            f"#queue-req: {len(self.waiting)}, "
+        )
 
     def _plan_prefill(self) -> list[tuple[SimRequest, int]]:
         """FCFS: (request, new prompt tokens) for this step, within the chunk budget.

@@ -68,7 +68,10 @@ class _Running:
         )
         lines.insert(1, startup.server_args_log_line(args))
         lines.append(startup.ready_log_line(config.host, state.port))
-        _write_log(config.log_file, lines, log_to_stderr)
+        sink = LogSink(config.log_file, log_to_stderr)
+        sink.lines(lines)
+        state.scheduler.log = sink.message
+        state.log_sink = sink
         task = asyncio.get_running_loop().create_task(state.scheduler.run())
         if config.ready_file is not None:
             from bench.jsonio import write_json_atomic
@@ -92,23 +95,42 @@ class _Running:
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
         self.state.truth.close()
+        self.state.log_sink.close()
 
 
 def _url_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "localhost") else host
 
 
-def _write_log(path: Path | None, lines: list[str], to_stderr: bool) -> None:
-    text = "".join(line + "\n" for line in lines)
-    if to_stderr:
-        sys.stderr.write(text)
-        sys.stderr.flush()
-    if path is not None:
-        try:
-            with open(path, "a", encoding="utf-8") as f:
-                f.write(text)
-        except OSError as exc:
-            raise BenchError(f"cannot write log file {path}: {exc}") from None
+class LogSink:
+    """SGLang-format lines to the `--log-file` (appended, flushed per line) and to stderr."""
+
+    def __init__(self, path: Path | None, to_stderr: bool):
+        self.to_stderr = to_stderr
+        self._file = None
+        if path is not None:
+            try:
+                self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+            except OSError as exc:
+                raise BenchError(f"cannot write log file {path}: {exc}") from None
+
+    def lines(self, lines: list[str]) -> None:
+        text = "".join(line + "\n" for line in lines)
+        if self.to_stderr:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        if self._file is not None:
+            self._file.write(text)
+            self._file.flush()
+
+    def message(self, text: str) -> None:
+        """A runtime line (the scheduler's `Prefill batch.` / `Decode batch.`), prefixed."""
+        self.lines([startup.log_prefix() + text])
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 class SimServer:

@@ -13,12 +13,14 @@ from bench.sim.model import MemoryPlan
 from bench.sim.profile import SimProfile
 
 
-def _prefix(now: float) -> str:
+def log_prefix(now: float | None = None) -> str:
+    """SGLang's `[date time TP0] ` prefix."""
+    now = time.time() if now is None else now
     return "[" + time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)) + " TP0] "
 
 
 def startup_log_lines(profile: SimProfile, plan: MemoryPlan, now: float | None = None) -> list[str]:
-    p = _prefix(time.time() if now is None else now)
+    p = log_prefix(now)
     s = profile.server
     m = profile.model
     return [
@@ -39,7 +41,7 @@ def startup_log_lines(profile: SimProfile, plan: MemoryPlan, now: float | None =
 
 
 def ready_log_line(host: str, port: int, now: float | None = None) -> str:
-    p = _prefix(time.time() if now is None else now)
+    p = log_prefix(now)
     return f"{p}The server is fired up and ready to roll! (http://{host}:{port})"
 
 
@@ -79,7 +81,7 @@ def server_args(
 def server_args_log_line(args: dict, now: float | None = None) -> str:
     """SGLang's first log line: `server_args=ServerArgs(model_path='...', ...)`."""
     body = ", ".join(f"{k}={v!r}" for k, v in args.items())
-    return f"{_prefix(time.time() if now is None else now)}server_args=ServerArgs({body})"
+    return f"{log_prefix(now)}server_args=ServerArgs({body})"
 
 
 def server_info(

@@ -134,3 +134,19 @@ def test_port_in_use_is_a_one_line_error(tmp_path):
     finally:
         _stop(proc)
     assert second.returncode == 1 and second.stderr.startswith("Error: cannot listen")
+
+
+def test_runtime_log_lines_follow_sglang(tmp_path):
+    sim, ready = _start(tmp_path, "--speed", "100")
+    body = {"model": "m", "prompt": " model" * 1000, "max_tokens": 81}
+    try:
+        requests.post(ready["base_url"] + "/v1/completions", json=body, timeout=TIMEOUT)
+    finally:
+        _stop(sim)
+    log = (tmp_path / "sim.log").read_text().splitlines()
+    prefill = [x for x in log if "Prefill batch." in x]
+    decode = [x for x in log if "Decode batch." in x]
+    assert len(prefill) == 1 and "#new-seq: 1, #new-token: 1000, #cached-token: 0, " in prefill[0]
+    assert len(decode) == 2  # 80 decode steps, one line every 40 as SGLang's default
+    assert "#running-req: 1, #token: 1041, token usage: 0.00, " in decode[0]  # 1000 + 1 + 40
+    assert "gen throughput (token/s): " in decode[0] and decode[0].startswith("[")
