@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if reason:
         raise BenchError(reason)
     warnings = len(sub.warnings)
-    note = f"valid, {warnings} warning{'s' if warnings != 1 else ''} (shown in the report)"
+    note = f"valid; {warnings} warning{'s' if warnings != 1 else ''}, shown in the report"
     if args.dry_run:
         print(f"Would file {args.file} as {sub.destination} ({note}). Nothing written.")
         return 0
