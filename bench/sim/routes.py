@@ -149,6 +149,13 @@ class SimState:
             )
         except ApiError as exc:
             return _error(exc.status, str(exc), exc.err_type)
+        if spec.prompt_tokens + spec.max_new_tokens > self.scheduler.pool_tokens:
+            return _error(
+                400,
+                f"The request needs {spec.prompt_tokens + spec.max_new_tokens} "
+                f"tokens of KV cache, more than the pool's "
+                f"{self.scheduler.pool_tokens} (max_total_num_tokens).",
+            )
         index = self.arrivals
         self.arrivals += 1
         crash_after = self.config.faults.crash_after

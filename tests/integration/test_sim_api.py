@@ -188,3 +188,21 @@ def test_negative_temperature_is_a_400(sim):
     body = {"model": "m", "prompt": "x", "max_tokens": 2, "temperature": -1}
     resp = requests.post(sim.base_url + "/v1/completions", json=body, timeout=TIMEOUT)
     assert resp.status_code == 400 and "temperature" in resp.json()["message"]
+
+
+def test_a_request_larger_than_the_kv_pool_is_refused_not_queued_forever(tmp_path):
+    from bench.sim import DEFAULT_PROFILE, profiles_dir
+
+    text = (profiles_dir() / f"{DEFAULT_PROFILE}.toml").read_text()
+    small = tmp_path / "small.toml"
+    small.write_text(text.replace("hbm_gib = 64.0", "hbm_gib = 18.05", 1))
+    with SimServer(SimConfig(profile=str(small), speed=100.0)) as server:
+        info = requests.get(server.base_url + "/get_server_info", timeout=TIMEOUT).json()
+        pool = info["max_total_num_tokens"]
+        assert 0 < pool < 2000
+        body = {"model": "m", "prompt": "hi", "max_tokens": pool}
+        resp = requests.post(server.base_url + "/v1/completions", json=body, timeout=TIMEOUT)
+        assert resp.status_code == 400 and "max_total_num_tokens" in resp.json()["message"]
+        body["max_tokens"] = pool - 1
+        resp = requests.post(server.base_url + "/v1/completions", json=body, timeout=TIMEOUT)
+        assert resp.json()["usage"]["completion_tokens"] == pool - 1
