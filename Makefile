@@ -44,6 +44,9 @@ WORK_DIR       ?= .work
 LOG_DIR        ?= $(WORK_DIR)/logs
 SERVER_LOG     ?= $(LOG_DIR)/server.log
 DEMO_DIR       ?= $(WORK_DIR)/demo
+# 1 = simulated real time, numbers comparable with the article; F > 1 divides every
+# simulated duration by F (faster, and the report labels the run "simulated xF speed").
+SIM_SPEED      ?= 1
 THROUGHPUT_ARGS ?=
 LATENCY_ARGS   ?=
 
@@ -98,11 +101,12 @@ help: ## list every target (this page)
 	@echo "Variables (override with VAR=value): MODEL MODEL_REVISION MODELS_DIR TP NPUS"
 	@echo "  MEM_FRACTION PORT BASE_URL PROFILE RESULTS_DIR RUN_DIR RUN_NAME SUBMITTER"
 	@echo "  SGLANG_IMAGE IMAGE IMAGE_PLATFORM SGLANG_FLAGS SGLANG_EXTRA_ARGS SERVE_TIMEOUT"
-	@echo "  ASCEND_RUNTIME SERVER_LOG WORK_DIR PYTHON VENV (API_KEY: from the environment)"
+	@echo "  ASCEND_RUNTIME SERVER_LOG DEMO_DIR SIM_SPEED WORK_DIR PYTHON VENV"
+	@echo "  (API_KEY: from the environment only)"
 
 .PHONY: demo
 demo: venv ## the whole pipeline against the simulator; ends with a report (numbers simulated)
-	PY=$(PY) DEMO_DIR=$(DEMO_DIR) tools/demo.sh
+	PY=$(PY) DEMO_DIR=$(DEMO_DIR) PROFILE=$(PROFILE) SIM_SPEED=$(SIM_SPEED) tools/demo.sh
 
 .PHONY: test
 test: venv-test ## every test and static check (ruff, pytest incl. hadolint and compose config)

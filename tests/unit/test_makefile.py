@@ -149,7 +149,8 @@ def make_ok(*argv: str) -> bool:
 
 
 def test_model_without_a_revision_says_how_to_pick_one(tmp_path):
-    proc = make("model", f"MODELS_DIR={tmp_path}", timeout=120)
+    # -o: never (re)install the virtual environment from inside a test
+    proc = make("-o", ".venv/.installed", "model", f"MODELS_DIR={tmp_path}", timeout=120)
     assert proc.returncode != 0
     errors = [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "--list-revisions" in errors[0]
