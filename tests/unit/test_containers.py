@@ -261,3 +261,10 @@ def test_kit_services_run_real_kit_commands(service):
     command = compose_config("npu", "sim")["services"][service]["command"]
     args = build_parser().parse_args(command)
     assert args.command == command[0]
+
+
+def test_the_compose_simulator_uses_the_simulators_own_default_seed():
+    from bench.sim.config import DEFAULT_SEED
+
+    command = compose_config("sim")["services"]["sim"]["command"]
+    assert command[command.index("--seed") + 1] == str(DEFAULT_SEED)
