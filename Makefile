@@ -70,7 +70,7 @@ COMPOSE_ENV = MODEL='$(MODEL)' MODEL_REVISION='$(MODEL_REVISION)' MODELS_DIR='$(
   TP=$(TP) NPUS=$(NPUS) NPU_DEVICE=$(NPU_DEVICE) MEM_FRACTION=$(MEM_FRACTION) PORT=$(PORT) \
   SGLANG_FLAGS='$(SGLANG_FLAGS)' SGLANG_EXTRA_ARGS='$(SGLANG_EXTRA_ARGS)' \
   SGLANG_IMAGE='$(SGLANG_IMAGE)' IMAGE='$(IMAGE)' LOG_DIR='$(abspath $(LOG_DIR))' \
-  PROFILE='$(PROFILE)' RUN_DIR='$(abspath $(RUN_DIR))' RUN_NAME='$(RUN_NAME)' \
+  PROFILE='$(PROFILE)' RUN_DIR='$(abspath $(RUN_DIR))' \
   BENCH_UID=$$(id -u) BENCH_GID=$$(id -g)
 COMPOSE_NPU = $(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) --profile npu
 
@@ -168,6 +168,7 @@ bench: venv ## run PROFILE against BASE_URL: one complete result document in RUN
 	@mkdir -p $(RUN_DIR)
 	$(PY) -m bench run --profile $(PROFILE) --base-url $(BASE_URL) --out $(RESULT) \
 	  --submitter '$(SUBMITTER)' $$([ -f $(SERVER_LOG) ] && echo --server-log $(SERVER_LOG)) \
+	  $$([ -d $(MODELS_DIR)/$(MODEL) ] && echo --model-dir $(MODELS_DIR)/$(MODEL) --tokenizer $(MODELS_DIR)/$(MODEL)) \
 	  $$([ -d $(MODELS_DIR)/$(MODEL) ] && echo --model-dir $(MODELS_DIR)/$(MODEL))
 
 .PHONY: throughput
