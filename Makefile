@@ -168,7 +168,6 @@ bench: venv ## run PROFILE against BASE_URL: one complete result document in RUN
 	@mkdir -p $(RUN_DIR)
 	$(PY) -m bench run --profile $(PROFILE) --base-url $(BASE_URL) --out $(RESULT) \
 	  --submitter '$(SUBMITTER)' $$([ -f $(SERVER_LOG) ] && echo --server-log $(SERVER_LOG)) \
-	  $$([ -d $(MODELS_DIR)/$(MODEL) ] && echo --model-dir $(MODELS_DIR)/$(MODEL) --tokenizer $(MODELS_DIR)/$(MODEL)) \
 	  $$([ -d $(MODELS_DIR)/$(MODEL) ] && echo --model-dir $(MODELS_DIR)/$(MODEL))
 
 .PHONY: throughput
