@@ -202,7 +202,13 @@ class SimState:
             req.ready_ns = time.perf_counter_ns() if faults.stall_s else arrival_ns
             self.scheduler.submit(req)
             if spec.stream:
-                return await self._stream(request, spec, req, encoder, faults, truth)
+                resp = web.StreamResponse(status=200, headers=_SSE_HEADERS)
+                try:
+                    await resp.prepare(request)
+                    await self._stream(request, resp, spec, req, encoder, faults, truth)
+                except ConnectionError:  # the client went away: recorded as an abort
+                    pass
+                return resp
             while not req.done:
                 await req.wakeup.wait()
                 req.wakeup.clear()
@@ -238,9 +244,7 @@ class SimState:
             eos_at = n
         return SimRequest(spec.prompt_tokens, spec.max_new_tokens, ids, eos_at=eos_at)
 
-    async def _stream(self, request, spec, req, encoder, faults: RequestFaults, truth: dict):
-        resp = web.StreamResponse(status=200, headers=_SSE_HEADERS)
-        await resp.prepare(request)
+    async def _stream(self, request, resp, spec, req, encoder, faults: RequestFaults, truth):
         token_ns: list[int] = truth["token_ns"]
         cumulative: list[str] = []
         drop_at = faults.drop_after
@@ -249,7 +253,7 @@ class SimState:
                 truth["finish_reason"] = "abort"
                 self.scheduler.abort(req)
                 request.transport.abort()
-                return resp
+                return
             if req.sent >= req.generated:
                 if req.done:
                     break
@@ -284,7 +288,6 @@ class SimState:
         await resp.write(tail + wire.DONE)
         await resp.write_eof()
         truth["finish_reason"] = req.finish_reason
-        return resp
 
     # -- the crash fault ------------------------------------------------------------------
     def crash(self, request: web.Request | None = None) -> None:

@@ -150,3 +150,26 @@ def test_runtime_log_lines_follow_sglang(tmp_path):
     assert len(decode) == 2  # 80 decode steps, one line every 40 as SGLang's default
     assert "#running-req: 1, #token: 1041, token usage: 0.00, " in decode[0]  # 1000 + 1 + 40
     assert "gen throughput (token/s): " in decode[0] and decode[0].startswith("[")
+
+
+def test_client_disconnect_is_an_abort_without_a_traceback(tmp_path):
+    sim, ready = _start(tmp_path, "--speed", "1")
+    body = {"model": "m", "prompt": "hi", "max_tokens": 1000, "stream": True}
+    try:
+        resp = requests.post(
+            ready["base_url"] + "/v1/completions", json=body, stream=True, timeout=TIMEOUT
+        )
+        lines = resp.iter_lines()
+        next(lines)
+        resp.close()  # the client goes away mid-stream
+        after = requests.post(
+            ready["base_url"] + "/v1/completions",
+            timeout=TIMEOUT,
+            json={"model": "m", "prompt": "hi", "max_tokens": 2},
+        )
+        assert after.status_code == 200
+    finally:
+        code, err = _stop(sim)
+    assert code == 0 and "Traceback" not in err
+    first, _ = [json.loads(x) for x in (tmp_path / "truth.jsonl").read_text().splitlines()]
+    assert first["finish_reason"] == "abort" and first["completion_tokens"] < 1000
