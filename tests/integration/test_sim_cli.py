@@ -157,7 +157,11 @@ def test_client_disconnect_is_an_abort_without_a_traceback(tmp_path):
     body = {"model": "m", "prompt": "hi", "max_tokens": 1000, "stream": True}
     try:
         resp = requests.post(
-            ready["base_url"] + "/v1/completions", json=body, stream=True, timeout=TIMEOUT
+            ready["base_url"] + "/v1/completions",
+            json=body,
+            headers={"X-Request-Id": "gone"},
+            stream=True,
+            timeout=TIMEOUT,
         )
         lines = resp.iter_lines()
         next(lines)
