@@ -56,6 +56,7 @@ VCS_REF        ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 SOURCE_URL     ?= $(shell git config --get remote.origin.url 2>/dev/null || echo unknown)
 IMAGE          ?= ascend-bench-kit:$(KIT_VERSION)-ascend
 DOCKER         ?= docker
+NPU_SMI        ?= npu-smi
 COMPOSE        ?= $(DOCKER) compose
 LOG_TAIL       ?= 60
 
@@ -81,7 +82,7 @@ DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
 PREFLIGHT_SH = missing=""; \
   if ! command -v $(DOCKER) >/dev/null 2>&1; then missing="$$missing, the docker command"; \
   elif ! timeout 20 $(DOCKER) info >/dev/null 2>&1; then missing="$$missing, a running Docker engine (docker info failed)"; fi; \
-  command -v npu-smi >/dev/null 2>&1 || missing="$$missing, npu-smi (no Ascend driver)"; \
+  command -v $(NPU_SMI) >/dev/null 2>&1 || missing="$$missing, npu-smi (no Ascend driver)"; \
   arch=$$(uname -m); case "$(IMAGE_PLATFORM):$$arch" in \
     linux/arm64:aarch64|linux/arm64:arm64|linux/amd64:x86_64) ;; \
     *) missing="$$missing, a $(IMAGE_PLATFORM) host for the $(IMAGE_PLATFORM) image (this one is $$arch)";; esac; \
@@ -101,7 +102,7 @@ help: ## list every target (this page)
 	@echo "Variables (override with VAR=value): MODEL MODEL_REVISION MODELS_DIR TP NPUS"
 	@echo "  MEM_FRACTION PORT BASE_URL PROFILE RESULTS_DIR RUN_DIR RUN_NAME SUBMITTER"
 	@echo "  SGLANG_IMAGE IMAGE IMAGE_PLATFORM SGLANG_FLAGS SGLANG_EXTRA_ARGS SERVE_TIMEOUT"
-	@echo "  ASCEND_RUNTIME SERVER_LOG DEMO_DIR SIM_SPEED WORK_DIR PYTHON VENV"
+	@echo "  ASCEND_RUNTIME SERVER_LOG DEMO_DIR SIM_SPEED WORK_DIR DOCKER NPU_SMI PYTHON VENV"
 	@echo "  (API_KEY: from the environment only)"
 
 .PHONY: demo
