@@ -268,3 +268,30 @@ def test_the_compose_simulator_uses_the_simulators_own_default_seed():
 
     command = compose_config("sim")["services"]["sim"]["command"]
     assert command[command.index("--seed") + 1] == str(DEFAULT_SEED)
+
+
+@pytest.mark.parametrize("api_key", ["", "sk-test"])
+def test_the_server_command_runs_in_bash_logs_to_a_file_and_adds_the_key_only_if_set(
+    tmp_path, api_key
+):
+    """The entrypoint's bash line, with a stand-in `python3` that prints its arguments."""
+    server = compose_config("npu")["services"]["server"]
+    script = server["command"][0].replace("$$", "$").replace("/logs", str(tmp_path / "logs"))
+    fake = tmp_path / "bin" / "python3"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho "launch: $*"\n')
+    fake.chmod(0o755)
+    env = {"PATH": f"{fake.parent}:/usr/bin:/bin", "API_KEY": api_key}
+    proc = subprocess.run(
+        [*server["entrypoint"], script], env=env, capture_output=True, text=True, timeout=30,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    log = tmp_path / "logs" / "server.log"
+    for _ in range(50):  # tee may finish a moment after the launcher exits
+        logged = log.read_text() if log.exists() else ""
+        if logged.endswith("\n"):
+            break
+        subprocess.run(["sleep", "0.1"], check=True)
+    assert logged.startswith("launch: -m sglang.launch_server --model-path /models/")
+    assert ("--api-key sk-test" in logged) == bool(api_key)
