@@ -295,3 +295,8 @@ def test_the_server_command_runs_in_bash_logs_to_a_file_and_adds_the_key_only_if
         subprocess.run(["sleep", "0.1"], check=True)
     assert logged.startswith("launch: -m sglang.launch_server --model-path /models/")
     assert ("--api-key sk-test" in logged) == bool(api_key)
+
+
+def test_the_dockerfile_pulls_no_unpinned_frontend():
+    first = (REPO / "Dockerfile.ascend").read_text().splitlines()[0]
+    assert not first.startswith("# syntax="), "a BuildKit frontend image is another pull"
