@@ -88,6 +88,11 @@ PREFLIGHT_SH = missing=""; \
     *) missing="$$missing, a $(IMAGE_PLATFORM) host for the $(IMAGE_PLATFORM) image (this one is $$arch)";; esac; \
   [ "$(TP)" -le "$(words $(NPU_LIST))" ] 2>/dev/null || missing="$$missing, $(TP) NPUs for TP=$(TP) (NPUS=$(NPUS))"; \
   printf '%s' "$${missing\#, }"
+ifeq ($(DRY_RUN),)
+ALL_DONE = echo "make all: result $(RESULT), report $(RUN_DIR)/$(RUN_NAME).md"
+else
+ALL_DONE = echo "make all: dry run; the commands above were printed, none was run"
+endif
 PREFLIGHT_MSG = make $(or $(MAKECMDGOALS),preflight): this host lacks $(PF_MISSING); \
   without an Atlas host run `make demo` (simulator) or `make bench BASE_URL=http://HOST:PORT` against a running server
 
@@ -128,7 +133,7 @@ all: preflight ## image -> model -> serve -> bench -> memory -> validate -> repo
 	  && $(MAKE) --no-print-directory validate FILES=$(RESULT) \
 	  && $(MAKE) --no-print-directory report RESULTS_DIR=$(RUN_DIR) REPORT=$(RUN_DIR)/$(RUN_NAME).md; } || status=$$?; \
 	$(MAKE) --no-print-directory down; \
-	if [ $$status -eq 0 ]; then echo "make all: result $(RESULT), report $(RUN_DIR)/$(RUN_NAME).md"; \
+	if [ $$status -eq 0 ]; then $(ALL_DONE); \
 	else echo "make all: failed (exit $$status); server log kept in $(SERVER_LOG)" >&2; fi; \
 	exit $$status
 
