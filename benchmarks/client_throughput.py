@@ -238,9 +238,10 @@ def main() -> int:
         workdir = Path(args.workdir or tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         with simulator(workdir, args.speed, sim_core) as (sim, base_url, truth_path):
-            for c in levels:
+            for i, c in enumerate(levels):
                 n = max(args.prompts_per_stream * c, 16)
-                for tool in ("kit", "sglang"):
+                # Alternate who goes first, so neither always runs on a warmer simulator.
+                for tool in ("kit", "sglang") if i % 2 == 0 else ("sglang", "kit"):
                     seen = len(truth_path.read_text().splitlines()) if truth_path.exists() else 0
                     sim_before = _proc_cpu_s(sim.pid)
                     if tool == "kit":
