@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,6 +54,7 @@ class ModelRequest:
     models_dir: Path
     allow_unpinned: bool = False
     endpoint: str | None = None  # None: ModelScope's default (or MODELSCOPE_ENDPOINT)
+    repair: bool = False  # fetch files that fail the manifest again
 
 
 def model_dir(models_dir: Path, model_id: str) -> Path:
@@ -129,10 +130,15 @@ def parse_manifest(text: str, source: str = MANIFEST_NAME) -> dict[str, str]:
     return entries
 
 
-def write_manifest(directory: Path) -> dict[str, str]:
+def hash_files(directory: Path) -> dict[str, str]:
     hashes = {rel: sha256_of(directory / rel) for rel in manifest_files(directory)}
     if not hashes:
         raise BenchError(f"{directory} holds no model files after the download")
+    return hashes
+
+
+def write_manifest(directory: Path, hashes: dict[str, str] | None = None) -> dict[str, str]:
+    hashes = hash_files(directory) if hashes is None else hashes
     _write_atomic(directory / MANIFEST_NAME, format_manifest(sorted(hashes.items())))
     return hashes
 
@@ -153,7 +159,7 @@ def verify_manifest(directory: Path) -> dict[str, str]:
         if actual != digest:
             raise InputError(
                 f"{path}: corrupted (sha256 {actual[:12]}..., {MANIFEST_NAME} says "
-                f"{digest[:12]}...); delete it and re-run `bench model` to fetch it again"
+                f"{digest[:12]}...)"
             )
     extra = sorted(set(manifest_files(directory)) - set(expected))
     if extra:
@@ -192,22 +198,33 @@ def ensure_model(
     hub: HubClient | None = None,
     log: Callable[[str], None] = print,
 ) -> Path:
-    """Verify an existing download, or download at a pinned revision and write the manifest."""
+    """Verify an existing download, or download at a pinned revision and write the manifest.
+
+    With `request.repair`, files that fail the manifest are fetched again (ModelScope
+    re-downloads whatever does not match the hub's hashes) and the new manifest must equal
+    the old one: the same revision has to give the same bytes.
+    """
     directory = model_dir(request.models_dir, request.model_id)
+    before: dict[str, str] | None = None
     if (directory / MANIFEST_NAME).exists():
-        recorded = read_source(directory) or {}
-        held = recorded.get("requested_revision")
+        held = (read_source(directory) or {}).get("requested_revision")
         if request.revision and held and held != request.revision:
             raise UsageError(
                 f"{directory} holds revision {held!r}, not {request.revision!r}; "
                 "choose another --models-dir or remove that directory"
             )
-        hashes = verify_manifest(directory)
-        log(
-            f"verified {len(hashes)} files in {directory} against {MANIFEST_NAME}; "
-            "nothing to download"
-        )
-        return directory
+        try:
+            hashes = verify_manifest(directory)
+        except InputError as exc:
+            if not request.repair:
+                raise InputError(f"{exc}; `bench model --repair` fetches it again") from None
+            log(f"repairing: {exc}")
+            before = parse_manifest((directory / MANIFEST_NAME).read_text(encoding="utf-8"))
+            request = replace(request, revision=request.revision or held or "")
+        else:
+            log(f"verified {len(hashes)} files in {directory} against {MANIFEST_NAME}; "
+                "nothing to download")  # fmt: skip
+            return directory
     if not request.revision:
         raise UsageError(
             "no model revision given: pick a commit id or tag (`python -m bench model "
@@ -230,10 +247,19 @@ def ensure_model(
                 f"branch {request.revision!r} moved during the download "
                 f"({revision.commit} -> {after.commit}); re-run to fetch a consistent snapshot"
             )
-    hashes = write_manifest(directory)
+    hashes = hash_files(directory)
+    if before is not None and hashes != before:  # the earlier manifest stays as it was
+        changed = sorted(set(hashes.items()) ^ set(before.items()))[0][0]
+        raise BenchError(
+            f"{directory / changed}: the hub's file for {request.revision!r} differs from "
+            f"the earlier {MANIFEST_NAME}; the revision did not give the same bytes"
+        )
+    write_manifest(directory, hashes)
     record = source_record(request, revision, hashes, directory)
     write_json_atomic(directory / SOURCE_NAME, record, overwrite=True)
-    verify_manifest(directory)
+    # Written as computed: read it back rather than hash every file a second time.
+    if parse_manifest((directory / MANIFEST_NAME).read_text(encoding="utf-8")) != hashes:
+        raise BenchError(f"{directory / MANIFEST_NAME} does not read back as written")
     resolved = f", resolved to commit {revision.commit}" if revision.commit else ""
     log(
         f"wrote {directory / MANIFEST_NAME} ({len(hashes)} files, "

@@ -3,8 +3,9 @@
 The model lands in MODELS_DIR/<owner>/<name> with MANIFEST.sha256 (every file's SHA-256,
 `sha256sum -c` format) and MODEL_SOURCE.json (what was asked for and what it resolved to).
 Running it again verifies the files against the manifest instead of downloading; a file
-that changed is refused by name. A branch such as `master` can move, so it is refused
-unless --allow-unpinned; `--list-revisions` shows the tags and branches to choose from.
+that changed is refused by name (--repair fetches it again). A branch such as `master`
+can move, so it is refused unless --allow-unpinned; `--list-revisions` shows the tags and
+branches to choose from.
 
 Serve the directory with `--model-path`; SGLANG_USE_MODELSCOPE is then not needed.
 
@@ -41,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="accept a branch (e.g. master) and record the commit it pointed to",
     )
     parser.add_argument(
+        "--repair",
+        action="store_true",
+        help="fetch files that fail MANIFEST.sha256 again (the same revision must give "
+        "the same bytes)",
+    )
+    parser.add_argument(
         "--endpoint",
         default=os.environ.get("MODELSCOPE_ENDPOINT") or None,
         help="hub URL (default: $MODELSCOPE_ENDPOINT or ModelScope's own)",
@@ -70,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         models_dir=args.models_dir,
         allow_unpinned=args.allow_unpinned,
         endpoint=args.endpoint,
+        repair=args.repair,
     )
     directory = modelhub.ensure_model(request)
     print(f"model ready: {directory}")

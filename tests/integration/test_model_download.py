@@ -249,3 +249,30 @@ def test_the_cli_lists_revisions(hub):
         check=True,
     ).stdout
     assert out.splitlines() == [f"tag    v1.0.0\t{COMMIT}", f"branch master\t{hub.branch_commit}"]
+
+
+def test_repair_fetches_only_the_corrupted_file_again(hub, tmp_path):
+    directory = modelhub.ensure_model(request(hub, tmp_path, "v1.0.0"), log=lambda _: None)
+    (directory / "model.safetensors").write_bytes(b"garbage")
+    with pytest.raises(InputError, match="--repair"):
+        modelhub.ensure_model(request(hub, tmp_path, "v1.0.0"), log=lambda _: None)
+    hub.log.clear()
+
+    modelhub.ensure_model(request(hub, tmp_path, "", repair=True), log=lambda _: None)
+
+    assert hub.fetched() == ["model.safetensors"]
+    assert (directory / "model.safetensors").read_bytes() == FILES["model.safetensors"]
+    assert modelhub.verify_manifest(directory)
+
+
+def test_repair_refuses_a_revision_whose_bytes_changed_on_the_hub(hub, tmp_path):
+    directory = modelhub.ensure_model(request(hub, tmp_path, "v1.0.0"), log=lambda _: None)
+    manifest = (directory / "MANIFEST.sha256").read_text()
+    (directory / "config.json").unlink()
+    hub.files["config.json"] = b'{"model_type": "something else"}\n'
+
+    with pytest.raises(BenchError, match=r"config\.json: the hub's file for 'v1\.0\.0' differs"):
+        modelhub.ensure_model(request(hub, tmp_path, "v1.0.0", repair=True), log=lambda _: None)
+    assert (directory / "MANIFEST.sha256").read_text() == manifest
+    with pytest.raises(InputError, match=r"config\.json: corrupted"):
+        modelhub.verify_manifest(directory)
