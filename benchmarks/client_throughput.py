@@ -21,7 +21,9 @@ Summary, printed as one JSON object on the last line:
 - `ratio`: kit / sglang (null when either is null); `*_peak_tok_s` and `peak_ratio`:
   the highest rate whatever the error;
 - `kit_cpu_s_per_100k_tokens` (and sglang's): client CPU seconds (user + system, from the
-  child's rusage, start-up included) per 100,000 streamed output tokens, over all levels.
+  child's rusage, start-up included) per 100,000 streamed output tokens, over all levels;
+  `*_startup_cpu_s` and `*_marginal_cpu_s_per_100k_tokens` split that with a line fitted
+  through the levels (each level is a new process: sglang's start-up imports transformers).
 Every number is measured against the simulator on this machine: it says how the two
 clients compare here, not what any NPU does.
 
@@ -215,6 +217,20 @@ def cpu_per_100k(rows: list[dict[str, Any]], tool: str) -> float | None:
     return round(sum(r["client_cpu_s"] for r in mine) / tokens * 1e5, 3) if tokens else None
 
 
+def cpu_fit(rows: list[dict[str, Any]], tool: str) -> tuple[float | None, float | None]:
+    """(start-up CPU s, marginal CPU s per 100k tokens): a least-squares line through
+    (tokens, CPU s) over the levels, so a one-off start-up cost is not read as per-token."""
+    import numpy as np
+
+    mine = [r for r in rows if r["client"] == tool]
+    if len(mine) < 2 or len({r["output_tokens"] for r in mine}) < 2:
+        return None, None
+    slope, intercept = np.polyfit(
+        [r["output_tokens"] for r in mine], [r["client_cpu_s"] for r in mine], 1
+    )
+    return round(float(intercept), 3), round(float(slope) * 1e5, 3)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--speed", type=float, default=20.0, help="simulator speed-up")
@@ -264,6 +280,10 @@ def main() -> int:
         "sglang_peak_tok_s": max(r["output_tok_s"] for r in rows if r["client"] == "sglang"),
         "kit_cpu_s_per_100k_tokens": cpu_per_100k(rows, "kit"),
         "sglang_cpu_s_per_100k_tokens": cpu_per_100k(rows, "sglang"),
+        "kit_startup_cpu_s": cpu_fit(rows, "kit")[0],
+        "kit_marginal_cpu_s_per_100k_tokens": cpu_fit(rows, "kit")[1],
+        "sglang_startup_cpu_s": cpu_fit(rows, "sglang")[0],
+        "sglang_marginal_cpu_s_per_100k_tokens": cpu_fit(rows, "sglang")[1],
         "ttft_error_limit_ms": TTFT_ERROR_LIMIT_MS,
         "levels": levels,
         "simulator_speed": args.speed,
