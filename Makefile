@@ -124,10 +124,10 @@ test: venv-test ## every test and static check (ruff, pytest incl. hadolint and 
 
 .PHONY: all
 all: preflight ## image -> model -> serve -> bench -> memory -> validate -> report -> down (down also on failure)
-	@status=0; \
+	@status=0; trap 'status=130' INT TERM; \
 	{ $(MAKE) --no-print-directory image \
 	  && $(MAKE) --no-print-directory model \
-	  && $(MAKE) --no-print-directory serve RUN_NAME=$(RUN_NAME) \
+	  && $(MAKE) --no-print-directory serve \
 	  && $(MAKE) --no-print-directory bench RUN_NAME=$(RUN_NAME) \
 	  && $(MAKE) --no-print-directory memory \
 	  && $(MAKE) --no-print-directory validate FILES=$(RESULT) \

@@ -12,8 +12,10 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 FAKE_DOCKER = """#!/bin/sh
 echo "$*" >> "$FAKE_DOCKER_LOG"
 case "$*" in
-  *" up "*) exit "${FAKE_UP_STATUS:-0}" ;;
+  *" up "*) sleep "${FAKE_UP_SLEEP:-0}"; exit "${FAKE_UP_STATUS:-0}" ;;
   *" logs "*) echo "fake server: last log line" ;;
 esac
 exit 0
@@ -73,22 +75,28 @@ def simulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         proc.wait(timeout=10)
 
 
-def make_all(host: dict, *args: str, up_status: int = 0) -> subprocess.CompletedProcess:
+def make_all_argv(host: dict, *args: str, up_status: int = 0, up_sleep: float = 0):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
     env.update(
         PATH=f"{host['bin']}:{env['PATH']}",
         FAKE_DOCKER_LOG=str(host["log"]),
         FAKE_UP_STATUS=str(up_status),
+        FAKE_UP_SLEEP=str(up_sleep),
     )
     arch = {"x86_64": "linux/amd64", "aarch64": "linux/arm64"}[platform.machine()]
+    argv = ["make", "--no-print-directory", "-o", ".venv/.installed", "all",
+            f"NPU_SMI={host['npu_smi']}", f"IMAGE_PLATFORM={arch}", "MODEL=Qwen/Tiny",
+            "MODEL_REVISION=v1.0.0", f"MODELS_DIR={host['tmp'] / 'models'}",
+            f"RUN_DIR={host['tmp'] / 'runs'}", "RUN_NAME=t", f"WORK_DIR={host['tmp'] / 'work'}",
+            *args]  # fmt: skip
+    return argv, env
+
+
+def make_all(host: dict, *args: str, up_status: int = 0) -> subprocess.CompletedProcess:
+    argv, env = make_all_argv(host, *args, up_status=up_status)
     return subprocess.run(
-        ["make", "--no-print-directory", "-o", ".venv/.installed", "all",
-         f"NPU_SMI={host['npu_smi']}", f"IMAGE_PLATFORM={arch}", "MODEL=Qwen/Tiny",
-         "MODEL_REVISION=v1.0.0", f"MODELS_DIR={host['tmp'] / 'models'}",
-         f"RUN_DIR={host['tmp'] / 'runs'}", "RUN_NAME=t", f"WORK_DIR={host['tmp'] / 'work'}",
-         *args],
-        capture_output=True, text=True, cwd=REPO, env=env, timeout=600, check=False,
-    )  # fmt: skip
+        argv, capture_output=True, text=True, cwd=REPO, env=env, timeout=600, check=False
+    )
 
 
 def docker_calls(host: dict) -> list[str]:
@@ -125,3 +133,27 @@ def test_a_server_that_never_gets_healthy_shows_its_log_and_is_taken_down(host):
     assert "fake server: last log line" in proc.stderr
     assert "make serve: server not healthy within 1800s" in proc.stderr
     assert not (host["tmp"] / "runs" / "t.json").exists()
+
+
+def test_ctrl_c_while_the_server_starts_still_takes_it_down(host):
+    argv, env = make_all_argv(host, up_sleep=30)
+    make = subprocess.Popen(
+        argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        for _ in range(300):
+            if host["log"].exists() and " up " in host["log"].read_text():
+                break
+            time.sleep(0.1)
+        time.sleep(0.3)
+        os.killpg(make.pid, signal.SIGINT)
+        _, err = make.communicate(timeout=60)
+    finally:
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGKILL)
+    assert make.returncode != 0
+    assert docker_calls(host)[-1].startswith(
+        "compose -f compose.yaml --profile npu --profile sim down"
+    )
+    assert "make all: failed (exit 130)" in err
