@@ -202,6 +202,9 @@ def level_row(tool, c, run, errors, cpu, sim_cpu) -> dict[str, Any]:
         "client_cpu_s": round(cpu, 3),
         "output_tokens": tokens,
         "simulator_cpu_s": round(sim_cpu, 3),
+        # The simulator's CPU over the measured window: near 1.0 = it, not the client,
+        # limited the stream (it is pinned to one core).
+        "simulator_busy": round(sim_cpu / run["metrics"]["duration_s"], 2),
         "within_limit": stats.get("median", float("inf")) < TTFT_ERROR_LIMIT_MS,
     }
 
