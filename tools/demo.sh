@@ -30,7 +30,7 @@ results_dir="$run_dir/results"
 mkdir -p "$sim_dir" "$results_dir"
 ready="$sim_dir/ready.json"
 server_log="$sim_dir/server.log"
-result="$results_dir/demo-$PROFILE.json"
+result="$results_dir/demo-$(basename "$PROFILE" .toml).json"
 report="$run_dir/REPORT.md"
 sim_pid=""
 
