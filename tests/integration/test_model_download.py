@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -230,23 +231,15 @@ def test_the_cli_prints_one_error_line_for_a_corrupted_file(hub, tmp_path):
     assert "config.json: corrupted" in second.stderr
 
 
-def test_the_cli_lists_revisions(hub):
+def test_the_cli_lists_revisions_from_the_hub_named_by_modelscope_endpoint(hub):
+    """The way compose passes the hub: the MODELSCOPE_ENDPOINT variable, no flag."""
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "model",
-            "--model",
-            MODEL,
-            "--list-revisions",
-            "--endpoint",
-            hub.base_url,
-        ],
+        [sys.executable, "-m", "bench", "model", "--model", MODEL, "--list-revisions"],
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
+        env=dict(os.environ, MODELSCOPE_ENDPOINT=hub.base_url),
     ).stdout
     assert out.splitlines() == [f"tag    v1.0.0\t{COMMIT}", f"branch master\t{hub.branch_commit}"]
 
