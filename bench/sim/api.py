@@ -119,6 +119,9 @@ def parse(
         temperature = 1.0
     if isinstance(temperature, bool) or not isinstance(temperature, int | float) or temperature < 0:
         raise ApiError(400, f"temperature must be a number >= 0, got {temperature!r}")
+    n = body.get("n", 1) if endpoint != "generate" else 1
+    if n not in (None, 1):
+        raise ApiError(400, f"the simulator serves n=1 only, got n={n!r}")
     max_new = _int_field(max_new, "max_tokens", 1)
     if n_prompt == 0:
         raise ApiError(400, "the prompt is empty")
