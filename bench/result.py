@@ -142,16 +142,35 @@ def server_section(
     )
 
 
-def model_section(
-    model_id: str | None, self_report: dict[str, Any] | None, arch: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """`model`: its id (profile, else what the server serves) and, with a model config,
-    its architecture."""
+def served_model(self_report: dict[str, Any] | None) -> str | None:
     report = self_report or {}
-    served = report.get("served_model_name") or report.get("model_path")
-    dtype = report.get("dtype")
+    for key in ("served_model_name", "model_path"):
+        value = report.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def model_id(expected: str | None, served: str | None) -> tuple[str, list[str]]:
+    """The model's id: the profile's hub id when what the server serves is that model (a
+    path ending in its name counts), else what the server serves, with a note."""
+    if served is None:
+        return expected or "unknown", []
+    if expected is None:
+        return served, []
+    name = expected.rstrip("/").split("/")[-1].lower()
+    if served.rstrip("/").lower().endswith(name):
+        return expected, []
+    return served, [f"the server serves {served!r}; the profile expects {expected!r}"]
+
+
+def model_section(
+    model_id: str, self_report: dict[str, Any] | None, arch: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """`model`: its id and, with a model config, its architecture."""
+    dtype = (self_report or {}).get("dtype")
     section: dict[str, Any] = {
-        "id": model_id or (served if isinstance(served, str) else None) or "unknown",
+        "id": model_id,
         "source": "unknown",
         "revision": None,
         "dtype": dtype if isinstance(dtype, str) and dtype != "auto" else None,

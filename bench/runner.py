@@ -226,6 +226,10 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
             sys.stderr.write(f"Interrupted; {where}\n")
             raise
         raise type(exc)(f"{exc} ({where}; no result document written)") from None
+    model, model_notes = result.model_id(
+        profile.server.model, opts.model or result.served_model(self_report) or _listed(opts)
+    )
+    notes += model_notes
     memory = memory_of(opts, self_report, notes)
     accuracy = _selftest(records / "selftest") if opts.selftest else None
     if kind == "simulated":
@@ -241,9 +245,7 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
         environment=environment,
         commands=commands,
         profile=profile.as_dict(),
-        model=result.model_section(
-            profile.server.model or opts.model, self_report, model_arch_of(opts.model_dir)
-        ),
+        model=result.model_section(model, self_report, model_arch_of(opts.model_dir)),
         server=server,
         throughput=throughput,
         latency=latency,
@@ -283,6 +285,16 @@ def _expected(profile: Profile) -> dict[str, Any]:
         "attention_backend": s.attention_backend,
         "device": s.device,
     }
+
+
+def _listed(opts: RunOptions) -> str | None:
+    """The first model the server lists at /v1/models, or None (never an error here)."""
+    from bench.client.runinfo import discover_model
+
+    try:
+        return discover_model(opts.base_url)
+    except BenchError:
+        return None
 
 
 def _selftest(workdir: Path) -> dict[str, Any]:

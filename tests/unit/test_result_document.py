@@ -38,16 +38,29 @@ def test_wrongly_typed_self_report_values_are_not_copied():
     assert server["max_total_num_tokens"] is None
 
 
-def test_model_id_prefers_the_profile_then_the_served_name():
-    assert result.model_section("Qwen/Qwen2-7B-Instruct", {"served_model_name": "x"})["id"] == (
+def test_model_id_is_the_profiles_hub_id_only_when_the_server_serves_that_model():
+    assert result.model_id("Qwen/Qwen2-7B-Instruct", "/models/Qwen/Qwen2-7B-Instruct") == (
+        "Qwen/Qwen2-7B-Instruct",
+        [],
+    )
+    assert result.model_id("Qwen/Qwen2-7B-Instruct", "./models/qwen/Qwen2-7B-Instruct/")[0] == (
         "Qwen/Qwen2-7B-Instruct"
     )
-    assert result.model_section(None, {"served_model_name": "x", "dtype": "auto"}) == {
-        "id": "x",
+    served, notes = result.model_id("Qwen/Qwen2-7B-Instruct", "tiny-llama")
+    assert served == "tiny-llama"
+    assert notes == ["the server serves 'tiny-llama'; the profile expects 'Qwen/Qwen2-7B-Instruct'"]
+    assert result.model_id(None, None) == ("unknown", [])
+    assert result.served_model({"model_path": "/m", "served_model_name": "s"}) == "s"
+
+
+def test_model_section_keeps_a_real_dtype_only():
+    assert result.model_section("m", {"dtype": "auto"}) == {
+        "id": "m",
         "source": "unknown",
         "revision": None,
         "dtype": None,
     }
+    assert result.model_section("m", {"dtype": "bfloat16"})["dtype"] == "bfloat16"
 
 
 def test_default_paths_get_a_suffix_instead_of_overwriting(tmp_path):
