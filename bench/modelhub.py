@@ -172,6 +172,22 @@ def read_source(directory: Path) -> dict | None:
     return load_document(path) if path.exists() else None
 
 
+def model_provenance(directory: Path) -> dict | None:
+    """The schema's `model.source` and `model.revision` for a directory `bench model` filled.
+
+    The revision is a commit or tag, never a branch name: a branch download gives its
+    resolved commit, or None when the hub did not name one. None without MODEL_SOURCE.json.
+    """
+    record = read_source(Path(directory))
+    if record is None:
+        return None
+    if record.get("pinned"):
+        revision = record.get("requested_revision")
+    else:
+        revision = record.get("resolved_commit")
+    return {"source": record.get("source", "modelscope"), "revision": revision}
+
+
 def source_record(
     request: ModelRequest, revision: Revision, hashes: dict[str, str], directory: Path
 ) -> dict:

@@ -5,6 +5,7 @@ in tests/integration/test_model_download.py."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,20 @@ def test_a_directory_holding_another_revision_is_not_reused(tmp_path):
     request = modelhub.ModelRequest("Qwen/Tiny", "v2.0.0", tmp_path)
     with pytest.raises(UsageError, match=r"holds revision 'v1\.0\.0', not 'v2\.0\.0'"):
         modelhub.ensure_model(request, log=lambda _: None)
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"pinned": True, "requested_revision": "v1.0.0"}, "v1.0.0"),
+        ({"pinned": False, "requested_revision": "master", "resolved_commit": "a" * 40}, "a" * 40),
+        ({"pinned": False, "requested_revision": "master", "resolved_commit": None}, None),
+    ],
+)
+def test_model_provenance_gives_a_commit_or_tag_never_a_branch(tmp_path, record, expected):
+    (tmp_path / "MODEL_SOURCE.json").write_text(json.dumps({"source": "modelscope", **record}))
+    assert modelhub.model_provenance(tmp_path) == {"source": "modelscope", "revision": expected}
+
+
+def test_model_provenance_is_none_for_a_directory_bench_model_did_not_fill(tmp_path):
+    assert modelhub.model_provenance(tmp_path) is None
