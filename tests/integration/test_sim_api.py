@@ -135,6 +135,7 @@ def test_non_streaming_chat_and_generate(client, sim):
             {"model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": 40_000},
             "context length",
         ),
+        ({"model": "m", "messages": [{"role": "user", "content": "x"}], "n": 2}, "n=1"),
         (
             {"model": "m", "messages": [{"role": "user", "content": " model" * 33_000}]},
             "context length",
