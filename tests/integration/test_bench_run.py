@@ -190,3 +190,49 @@ def test_ctrl_c_keeps_the_records_and_says_where(tmp_path):
     assert f"records of the runs so far are in {records.parent}" in err
     assert records.read_text().count("\n") >= 2  # what finished before Ctrl-C is kept
     assert os.path.getsize(records) > 0
+
+
+def test_a_server_killed_mid_run_stops_it_and_keeps_the_records(tmp_path):
+    import json as _json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    ready = tmp_path / "ready.json"
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "bench", "sim", "--port", "0", "--ready-file", str(ready)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.is_file() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        base_url = _json.loads(ready.read_text())["base_url"]
+        profile = tmp_path / "slow.toml"
+        profile.write_text(
+            TINY.format(timeout=10).replace("num_prompts = 6", "num_prompts = 40")
+            .replace("max_concurrency = 3", "max_concurrency = 1")
+            .replace("output_len = 8", "output_len = 64")
+        )  # fmt: skip
+        out = tmp_path / "doc.json"
+        records = tmp_path / "doc.records" / "tp.jsonl"
+        run = subprocess.Popen(
+            [sys.executable, "-m", "bench", "run", "--profile", str(profile),
+             "--base-url", base_url, "--out", str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        while time.monotonic() < deadline + 60:
+            if records.is_file() and records.read_text().count("\n") >= 2:
+                break
+            time.sleep(0.1)
+        sim.send_signal(signal.SIGKILL)
+        _out, err = run.communicate(timeout=60)
+    finally:
+        sim.kill()
+        sim.wait(timeout=10)
+    assert run.returncode == 1, err
+    assert not out.exists()
+    assert f"records of the runs so far are in {records.parent}" in err
+    assert err.count("Error:") == 1
+    assert records.read_text().count("\n") >= 2
