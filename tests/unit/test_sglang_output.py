@@ -17,7 +17,8 @@ RELEASE_FILES = [
     "v0.5.3-generate-summary.jsonl",
     "v0.5.3-generate-failures.jsonl",
     "v0.5.3-as-written-sharegpt.jsonl",
-    "v0.5.23-generate-details.constructed.jsonl",
+    "v0.5.23-generate-details.jsonl",
+    "v0.5.23-chat-goodput-summary.jsonl",
 ]
 
 
@@ -135,11 +136,20 @@ def test_as_written_line_is_sharegpt_and_ignores_the_random_lengths(fixtures):
 
 
 def test_newer_release_keys_goodput_and_total_throughput(fixtures):
-    result = load_line(fixtures, "v0.5.23-generate-details.constructed.jsonl")
-    m = map_run(result, invocation(), "t")["metrics"]
+    result = load_line(fixtures, "v0.5.23-chat-goodput-summary.jsonl")
+    m = map_run(result, invocation(6), "t")["metrics"]
     assert m["total_throughput_tok_s"] == pytest.approx(result["total_throughput"])
-    assert m["goodput_rps"] == pytest.approx(result["request_goodput"])
-    assert m["slo"] == {"ttft_ms": 15.0, "tpot_ms": 3.0, "e2e_ms": None}
+    assert m["goodput_rps"] == result["request_goodput"]
+    assert m["slo"] == {"ttft_ms": 5.0, "tpot_ms": 1.0, "e2e_ms": None}
+    assert m["ttft_ms"]["p90"] == result["p90_ttft_ms"]  # newer releases write p90
+
+
+def test_newer_release_details_agree_with_its_own_summary(fixtures):
+    result = load_line(fixtures, "v0.5.23-generate-details.jsonl")
+    m = map_run(result, invocation(), "t")["metrics"]
+    assert m["ttft_ms"]["mean"] == pytest.approx(result["mean_ttft_ms"])
+    assert m["ttft_ms"]["p90"] == pytest.approx(result["p90_ttft_ms"])
+    assert m["itl_ms"]["median"] == pytest.approx(result["median_itl_ms"])
 
 
 @pytest.mark.parametrize(
