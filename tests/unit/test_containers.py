@@ -144,6 +144,8 @@ def test_the_server_maps_the_npu_devices_and_driver_files():
     mounts = {v["source"]: v for v in server["volumes"]}
     assert set(mounts) >= DRIVER_MOUNTS
     assert all(mounts[path].get("read_only") for path in DRIVER_MOUNTS)
+    # a host without the driver gets an error, not empty directories made in its place
+    assert not any(mounts[path]["bind"].get("create_host_path") for path in DRIVER_MOUNTS)
     assert int(server["shm_size"]) >= 2**30
     assert server["platform"] == "linux/arm64"
 
