@@ -59,6 +59,8 @@ DOCKER         ?= docker
 NPU_SMI        ?= npu-smi
 COMPOSE        ?= $(DOCKER) compose
 LOG_TAIL       ?= 60
+# compose names the server container <project>-<service>-<index> (project: ascend-bench)
+SERVER_CONTAINER ?= ascend-bench-server-1
 
 comma := ,
 NPU_LIST   := $(subst $(comma), ,$(NPUS))
@@ -191,8 +193,9 @@ memory: venv ## device memory from the server log (SERVER_LOG), npu-smi and the 
 	  $$([ -d $(MODELS_DIR)/$(MODEL) ] && echo --model-dir $(MODELS_DIR)/$(MODEL))
 
 .PHONY: env
-env: venv ## capture the system and software environment (and BASE_URL's self-report)
-	$(PY) -m bench env --base-url $(BASE_URL)
+env: venv ## capture the system and software environment (BASE_URL's self-report, the server's image)
+	$(PY) -m bench env --base-url $(BASE_URL) \
+	  $$($(DOCKER) inspect $(SERVER_CONTAINER) >/dev/null 2>&1 && echo --container $(SERVER_CONTAINER))
 
 .PHONY: perf
 perf: venv-test ## the load generator's own speed (benchmarks/, prints one JSON line last)
