@@ -48,15 +48,20 @@ class RunOutcome:
 
 
 def pick_tokenizer(
-    option: str | None, self_report: dict[str, Any] | None, model_dir: Path | None = None
+    option: str | None,
+    self_report: dict[str, Any] | None,
+    model_dir: Path | None = None,
+    model: str | None = None,
 ) -> str | None:
-    """--tokenizer; else --model-dir when it holds tokenizer.json; else the tokenizer (or
-    model) directory the server reports, when that path exists on this host (the simulator
-    reports its shipped tokenizer; SGLang its model path, which may be inside a container)."""
+    """--tokenizer; else --model-dir (or --model, when it is a local directory) holding
+    tokenizer.json; else the tokenizer (or model) directory the server reports, when that
+    path exists on this host (the simulator reports its shipped tokenizer; SGLang its model
+    path, which may be inside a container)."""
     if option:
         return option
-    if model_dir is not None and (Path(model_dir) / "tokenizer.json").is_file():
-        return str(model_dir)
+    for candidate in (model_dir, model):
+        if candidate is not None and (Path(candidate) / "tokenizer.json").is_file():
+            return str(candidate)
     report = self_report or {}
     for key in ("tokenizer_path", "model_path"):
         path = report.get(key)
@@ -189,13 +194,25 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
 
     preflight(profile, opts)
     self_report, why = server_self_report(opts.base_url)
+    listed = None
+    if self_report is None and opts.model is None:
+        from bench.client.runinfo import discover_model
+
+        listed = discover_model(opts.base_url)  # an unreachable server stops here, clearly
     kind = result.document_kind(self_report)
     stem = f"{profile.name}-{kind}-{result.utc_now().replace(':', '').replace('-', '')}"
     path, records = output_paths_for(opts, stem)
     notes: list[str] = []
     if self_report is None:
         notes.append(f"no server self-report ({why}); kind set to measured")
-    tokenizer = pick_tokenizer(opts.tokenizer, self_report, opts.model_dir)
+    tokenizer = pick_tokenizer(opts.tokenizer, self_report, opts.model_dir, opts.model)
+    if tokenizer is None and (
+        profile.latency or any(t.driver == "kit" for t in profile.throughput)
+    ):
+        raise UsageError(
+            "no tokenizer: pass --tokenizer DIR or --model-dir DIR (a directory holding the "
+            "model's tokenizer.json); the server did not report one that exists here"
+        )
     environment = capture_environment(opts.base_url)
     server, server_notes = result.server_section(self_report, _expected(profile))
     notes += server_notes
@@ -227,7 +244,7 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
             raise
         raise type(exc)(f"{exc} ({where}; no result document written)") from None
     model, model_notes = result.model_id(
-        profile.server.model, opts.model or result.served_model(self_report) or _listed(opts)
+        profile.server.model, opts.model or result.served_model(self_report) or listed
     )
     notes += model_notes
     memory = memory_of(opts, self_report, notes)
@@ -285,16 +302,6 @@ def _expected(profile: Profile) -> dict[str, Any]:
         "attention_backend": s.attention_backend,
         "device": s.device,
     }
-
-
-def _listed(opts: RunOptions) -> str | None:
-    """The first model the server lists at /v1/models, or None (never an error here)."""
-    from bench.client.runinfo import discover_model
-
-    try:
-        return discover_model(opts.base_url)
-    except BenchError:
-        return None
 
 
 def _selftest(workdir: Path) -> dict[str, Any]:

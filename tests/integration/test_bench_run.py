@@ -133,21 +133,6 @@ def test_failed_requests_are_recorded_and_the_exit_code_says_so(tmp_path, capsys
     assert tp["requests_failed"] == 6 and tp["failures"] == {"http_5xx": 6}
 
 
-def test_a_dead_server_stops_the_run_and_names_the_records(tmp_path, capsys):
-    with StubServer("sglang") as stub:
-        url = stub.base_url
-    out = tmp_path / "doc.json"
-    code = main(
-        ["run", "--profile", str(profile_file(tmp_path, timeout=5)), "--base-url", url,
-         "--tokenizer", str(tokenizer_dir()), "--out", str(out)]
-    )  # fmt: skip
-    err = capsys.readouterr().err
-    assert code == 1
-    assert not out.exists()
-    assert "no result document written" in err and err.count("Error:") == 1
-    assert "doc.records" in err or "no records were written" in err
-
-
 def test_the_resolved_profile_is_kept_in_provenance(sim, tmp_path):
     out = tmp_path / "doc.json"
     assert main(["run", "--profile", str(profile_file(tmp_path)), "--base-url", sim.base_url,
@@ -236,3 +221,21 @@ def test_a_server_killed_mid_run_stops_it_and_keeps_the_records(tmp_path):
     assert f"records of the runs so far are in {records.parent}" in err
     assert err.count("Error:") == 1
     assert records.read_text().count("\n") >= 2
+
+
+def test_an_unreachable_server_is_one_clear_error_before_anything_is_written(tmp_path, capsys):
+    out = tmp_path / "doc.json"
+    code = main(["run", "--profile", "quick", "--base-url", "http://127.0.0.1:9",
+                 "--out", str(out)])  # fmt: skip
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: cannot reach the server at http://127.0.0.1:9")
+    assert not out.exists() and not (tmp_path / "doc.records").exists()
+
+
+def test_no_tokenizer_anywhere_is_a_usage_error(tmp_path, capsys):
+    with StubServer("sglang") as stub:
+        code = main(["run", "--profile", "quick", "--base-url", stub.base_url,
+                     "--out", str(tmp_path / "doc.json")])  # fmt: skip
+    assert code == 2
+    assert "no tokenizer: pass --tokenizer DIR" in capsys.readouterr().err
