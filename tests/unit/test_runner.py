@@ -38,4 +38,5 @@ def test_tokenizer_comes_from_the_flag_then_the_model_dir_then_the_server(tmp_pa
     (model / "tokenizer.json").write_text("{}")
     assert pick_tokenizer(None, report, model) == str(model)
     assert pick_tokenizer(None, {"model_path": "/inside/a/container"}, None) is None
+    assert pick_tokenizer(None, None, None, model=str(model)) == str(model)  # --model DIR
     assert pick_tokenizer(None, None, Path(tmp_path / "absent")) is None
