@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from bench.errors import UsageError
 
 ENDPOINTS = {"chat": "/v1/chat/completions", "completions": "/v1/completions"}
+
+
+def request_id() -> str:
+    """A fresh X-Request-Id. A UUID, because some servers reject anything else (those built
+    on starlette-context, such as llama-cpp-python's, answer 400 with an empty body)."""
+    return str(uuid.uuid4())
 
 
 def endpoint_url(base_url: str, api: str) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.client.api import request_body
+from bench.client.api import request_body, request_id
 from bench.client.runinfo import (
     discover_model,
     resolve_tokenizer,
@@ -164,13 +164,12 @@ def run_latency(config: LatencyConfig, records_path: str | Path) -> dict[str, An
     client = _client(config, sent)
     started = utc_now()
     records: list[Record] = []
-    run_id = f"{config.seed}-{time.time_ns() % 10**9:09d}"
     with RecordWriter(records_path) as writer:
         for i, prompt in enumerate(prompts):
             warm = i < config.warmup
             spec = RequestSpec(
                 index=i if warm else i - config.warmup,
-                rid=f"bench-latency-{run_id}-{'w' if warm else 'm'}{i}",
+                rid=request_id(),
                 url=config.base_url,
                 body=request_body(
                     config.api,

@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.client.api import endpoint_url, request_body
+from bench.client.api import endpoint_url, request_body, request_id
 from bench.client.runinfo import (
     discover_model,
     resolve_tokenizer,
@@ -128,10 +128,9 @@ def build_prompts(config: LoadConfig, tokenizer: Tokenizer) -> tuple[list[Prompt
 
 
 def request_specs(
-    config: LoadConfig, model: str, prompts: list[Prompt], *, warmup: bool, run_id: str
+    config: LoadConfig, model: str, prompts: list[Prompt], *, warmup: bool
 ) -> list[RequestSpec]:
     url = endpoint_url(config.base_url, config.api)
-    prefix = "w" if warmup else "m"
     specs = []
     for i, p in enumerate(prompts):
         body = request_body(
@@ -140,7 +139,7 @@ def request_specs(
         specs.append(
             RequestSpec(
                 index=i,
-                rid=f"bench-{run_id}-{prefix}{i}",
+                rid=request_id(),
                 url=url,
                 body=body,
                 payload=json.dumps(body).encode(),
@@ -267,9 +266,8 @@ def run_throughput(config: LoadConfig, records_path: str | Path) -> dict[str, An
     tokenizer = load_tokenizer(tokenizer_path)
     model = config.model or discover_model(config.base_url)
     warm_prompts, prompts = build_prompts(config, tokenizer)
-    run_id = f"{config.seed}-{time.time_ns() % 10**9:09d}"
-    warmups = request_specs(config, model, warm_prompts, warmup=True, run_id=run_id)
-    measured = request_specs(config, model, prompts, warmup=False, run_id=run_id)
+    warmups = request_specs(config, model, warm_prompts, warmup=True)
+    measured = request_specs(config, model, prompts, warmup=False)
     offsets = send_offsets_ns(
         config.request_rate, len(measured), burstiness=config.burstiness, seed=config.seed
     )
