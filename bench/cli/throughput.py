@@ -139,6 +139,8 @@ def finish(args: argparse.Namespace, run: dict, title: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.output_len is None and args.dataset == "random":
+        args.output_len = 256
     if args.driver == "sglang":
         from bench.drivers.sglang_bench_serving import run_from_args
 
@@ -153,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         dataset_path=args.dataset_path,
         input_len=args.input_len,
-        output_len=256 if args.output_len is None and args.dataset == "random" else args.output_len,
+        output_len=args.output_len,
         range_ratio=args.range_ratio,
         num_prompts=args.num_prompts,
         max_concurrency=args.max_concurrency,
