@@ -218,3 +218,26 @@ def test_a_run_with_no_records_has_no_made_up_numbers():
     m = run_metrics([])
     assert m["duration_s"] == 0 and m["requests_sent"] == 0
     assert "output_throughput_tok_s" not in m and "ttft_ms" not in m
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=0, max_value=10**9), st.integers(0, 5)),
+        min_size=2,
+        max_size=30,
+    )
+)
+def test_itl_values_add_up_to_the_time_between_first_and_last_chunk(chunks):
+    times = [0]
+    for gap, _tokens in chunks[1:]:
+        times.append(times[-1] + gap)
+    tokens = [1] + [t for _gap, t in chunks[1:]]
+    if tokens[-1] == 0:
+        tokens[-1] = 1  # a gap carried past the last chunk has nowhere to go
+    r = Record(
+        index=0, rid="r", warmup=False, send_ns=0, done_ns=times[-1],
+        chunk_ns=tuple(times), chunk_tokens=tuple(tokens), chunk_tokens_source="tokenizer",
+    )  # fmt: skip
+    values = itl_ms(r)
+    assert len(values) == sum(tokens[1:])
+    assert sum(values) == pytest.approx(times[-1] / MS, rel=1e-9, abs=1e-9)
