@@ -65,7 +65,7 @@ class Record:
         return self.error_kind is None
 
     def to_json(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
+        out = {name: getattr(self, name) for name in _FIELD_NAMES}
         out["chunk_ns"] = list(self.chunk_ns)
         out["chunk_tokens"] = list(self.chunk_tokens)
         return out
@@ -94,6 +94,9 @@ class Record:
             raise ValueError(str(exc).replace("__init__() ", "")) from None
         _check_types(record)
         return record
+
+
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Record))
 
 
 def _check_types(record: Record) -> None:

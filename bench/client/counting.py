@@ -5,10 +5,10 @@ total, even where a token straddles two chunks). Pure."""
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Protocol
+
+import numpy as np
 
 
 class TokenCounter(Protocol):
@@ -33,11 +33,9 @@ def chunk_token_counts(
         whole = "".join(texts)
         ends = tokenizer.token_ends(whole)
         client_total = len(ends)
-        chunk_ends = list(accumulate(len(t) for t in texts))
-        counts = [0] * len(texts)
-        for end in ends:
-            counts[min(bisect_left(chunk_ends, end), len(texts) - 1)] += 1
-        by_tokenizer = tuple(counts)
+        chunk_ends = np.cumsum([len(t) for t in texts])
+        owner = np.minimum(np.searchsorted(chunk_ends, ends, side="left"), len(texts) - 1)
+        by_tokenizer = tuple(int(n) for n in np.bincount(owner, minlength=len(texts)))
     if texts and all(d is not None and d >= 0 for d in usage_deltas):
         return ChunkCounts(tuple(usage_deltas), "server_usage", client_total)  # type: ignore[arg-type]
     if by_tokenizer is not None:

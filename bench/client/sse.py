@@ -46,6 +46,14 @@ class StreamState:
     def feed_line(self, t_ns: int, raw: bytes) -> None:
         if self.failed:
             return  # nothing after an error is trusted
+        if raw.startswith(b"data: {") and not self._pending:  # the common case, fast
+            try:
+                obj = json.loads(raw[6:])
+            except (ValueError, RecursionError):
+                pass  # a multi-line event, or malformed: the general path decides
+            else:
+                self.feed_object(t_ns, obj)
+                return
         line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         if not line:
             if self._pending:

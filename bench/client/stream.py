@@ -49,10 +49,18 @@ async def _read_stream(
     if response.content_type == "application/json":
         state.feed_json_body(clock(), await response.read())
         return
-    async for line in response.content:
-        state.feed_line(clock(), line)
+    # Read whatever has arrived, then split it into lines: every line of one read gets the
+    # same arrival time, which is when it was read.
+    rest = b""
+    async for data in response.content.iter_any():
+        t_ns = clock()
+        *lines, rest = (rest + data).split(b"\n")
+        for line in lines:
+            state.feed_line(t_ns, line)
         if state.failed:
             return
+    if rest:
+        state.feed_line(clock(), rest)
     state.feed_eof(clock())
 
 
