@@ -11,7 +11,8 @@ when the server says it is the kit's simulator, else `measured`.
 Profiles (profiles/*.toml): `seed` is the article's workloads as intended (200 prompts of
 exactly 512 in / 256 out; latency 4096 in / 512 out, 10 runs after 2 warm-up);
 `seed-as-written` is its sglang.bench_serving command exactly as written (which runs
-ShareGPT: give a local copy with --dataset-path); `quick` is a small one for a first look.
+ShareGPT: give a local copy with --dataset-path); `sweep` is seed's throughput workload at
+concurrency 1 to 200; `quick` is a small one for a first look.
 
 Examples:
   python -m bench run --profile seed --base-url http://127.0.0.1:30000 --server-log server.log

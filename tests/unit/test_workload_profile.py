@@ -126,3 +126,11 @@ def test_malformed_toml_is_one_error_naming_the_file(tmp_path):
 def test_unknown_profile_name_lists_the_known_ones():
     with pytest.raises(InputError, match=r"known: .*seed"):
         load_profile("no-such-profile")
+
+
+def test_sweep_profile_rises_in_concurrency_on_the_article_workload():
+    runs = load_profile("sweep").throughput
+    assert [r.max_concurrency for r in runs] == [1, 4, 16, 64, 200]
+    assert {(r.input_len, r.output_len, r.range_ratio, r.api) for r in runs} == {
+        (512, 256, 1.0, "completions")
+    }
