@@ -185,7 +185,12 @@ throughput: venv ## load-generate against BASE_URL and print throughput (THROUGH
 
 .PHONY: latency
 latency: venv ## single-request TTFT/TPOT against BASE_URL (LATENCY_ARGS)
-	$(PY) -m bench latency --base-url $(BASE_URL) $(LATENCY_ARGS)
+	$(PY) -m bench latency --base-url $(BASE_URL) \
+	  $$([ -d $(MODELS_DIR)/$(MODEL) ] && echo --tokenizer $(MODELS_DIR)/$(MODEL)) $(LATENCY_ARGS)
+
+.PHONY: selftest
+selftest: venv ## the client's own TTFT/TPOT error against the simulator's ground truth
+	$(PY) -m bench selftest
 
 .PHONY: memory
 memory: venv ## device memory from the server log (SERVER_LOG), npu-smi and the model config
@@ -200,6 +205,13 @@ env: venv ## capture the system and software environment (BASE_URL's self-report
 .PHONY: perf
 perf: venv-test ## the load generator's own speed (benchmarks/, prints one JSON line last)
 	$(PY) benchmarks/client_throughput.py
+
+.PHONY: real-engine
+real-engine: venv-test ## bench throughput/latency vs llama.cpp on the CPU (compiles it once, ~15 min)
+	@test -x $(WORK_DIR)/llama/bin/python || { $(PYTHON) -m venv $(WORK_DIR)/llama && \
+	  $(WORK_DIR)/llama/bin/pip install -q "llama-cpp-python[server]==0.3.36" gguf==0.19.0 numpy; }
+	BENCH_LLAMA_CPP_PYTHON=$(WORK_DIR)/llama/bin/python $(PY) -m pytest -q -rs \
+	  tests/integration/test_real_engine.py
 
 ##@ Results
 
