@@ -96,17 +96,17 @@ def probe_once(
     state = StreamState()
     status: int | None = None
     body = dict(spec.body)
-    kwargs = {k: body.pop(k) for k in ("model", "max_tokens", "temperature", "stream")}
-    kwargs["stream_options"] = body.pop("stream_options")
-    kwargs["extra_body"] = body  # ignore_eos, and messages / prompt below
+    keys = ("model", "max_tokens", "temperature", "stream", "stream_options")
+    kwargs = {k: body.pop(k) for k in keys}
+    text_key = "messages" if config.api == "chat" else "prompt"
+    kwargs[text_key] = body.pop(text_key)
+    kwargs["extra_body"] = body  # what the SDK does not know, e.g. ignore_eos
     kwargs["extra_headers"] = {"X-Request-Id": spec.rid}
     start_ns = time.perf_counter_ns()
     deadline_ns = start_ns + int(config.timeout * 1e9)
     try:
-        if config.api == "chat":
-            stream = client.chat.completions.create(messages=body.pop("messages"), **kwargs)
-        else:
-            stream = client.completions.create(prompt=body.pop("prompt"), **kwargs)
+        endpoint = client.chat.completions if config.api == "chat" else client.completions
+        stream = endpoint.create(**kwargs)
         status = stream.response.status_code
         with stream:
             for chunk in stream:

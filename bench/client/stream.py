@@ -37,6 +37,12 @@ class RequestSpec:
     requested_output_tokens: int | None = None
 
 
+def split_lines(rest: bytes, data: bytes) -> tuple[list[bytes], bytes]:
+    """Pure: the complete lines in `rest + data`, and the incomplete tail to keep."""
+    *lines, tail = (rest + data).split(b"\n")
+    return lines, tail
+
+
 async def _read_stream(
     response: aiohttp.ClientResponse, state: StreamState, clock: Any = time.perf_counter_ns
 ) -> None:
@@ -54,7 +60,7 @@ async def _read_stream(
     rest = b""
     async for data in response.content.iter_any():
         t_ns = clock()
-        *lines, rest = (rest + data).split(b"\n")
+        lines, rest = split_lines(rest, data)
         for line in lines:
             state.feed_line(t_ns, line)
         if state.failed:

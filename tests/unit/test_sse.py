@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bench.client.sse import StreamState
 
 
@@ -136,3 +139,23 @@ def test_a_non_streamed_json_body_is_one_chunk():
     state.feed_json_body(5, json.dumps(body).encode())
     assert state.chunk_ns == [5] and state.text == " a b" and state.completion_tokens == 3
     assert not state.failed
+
+
+@given(st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=30))
+def test_any_split_of_the_bytes_gives_the_same_lines(cuts):
+    from bench.client.stream import split_lines
+
+    body = (
+        b"".join(b"data: " + json.dumps(chat(f" w{i}")).encode() + b"\n\n" for i in range(5))
+        + b": keep-alive\r\n\r\ndata: [DONE]\n\n"
+    )
+    pieces, at = [], 0
+    for cut in cuts:
+        pieces.append(body[at : at + cut])
+        at += cut
+    pieces.append(body[at:])
+    lines, rest = [], b""
+    for piece in pieces:
+        complete, rest = split_lines(rest, piece)
+        lines.extend(complete)
+    assert [*lines, rest] == body.split(b"\n")
