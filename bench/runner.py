@@ -169,13 +169,17 @@ def memory_of(
 
 
 def model_arch_of(model_dir: Path | None) -> dict[str, Any] | None:
+    """Architecture from config.json, and source and revision from MODEL_SOURCE.json."""
     if model_dir is None:
         return None
     from bench.memory.model_config import load_model_arch
+    from bench.modelhub import model_provenance
 
     arch, _path = load_model_arch(model_dir, None)
+    hub = model_provenance(Path(model_dir)) or {}  # written by `bench model`
     return {
-        "source": "local",
+        "source": hub.get("source") or "local",
+        "revision": hub.get("revision"),
         "dtype": arch.dtype,
         "parameter_count": arch.params,
         "weight_bytes": arch.weight_bytes_published,

@@ -239,3 +239,27 @@ def test_no_tokenizer_anywhere_is_a_usage_error(tmp_path, capsys):
                      "--out", str(tmp_path / "doc.json")])  # fmt: skip
     assert code == 2
     assert "no tokenizer: pass --tokenizer DIR" in capsys.readouterr().err
+
+
+def test_model_dir_gives_architecture_source_and_revision(sim, tmp_path):
+    import shutil
+
+    from tests.conftest import FIXTURES
+
+    model = tmp_path / "Qwen2-7B-Instruct"
+    model.mkdir()
+    shutil.copy(FIXTURES / "memory" / "model" / "qwen2-7b-instruct" / "config.json",
+                model / "config.json")  # fmt: skip
+    shutil.copy(tokenizer_dir() / "tokenizer.json", model / "tokenizer.json")
+    (model / "MODEL_SOURCE.json").write_text(
+        json.dumps({"model_id": "Qwen/Qwen2-7B-Instruct", "source": "modelscope",
+                    "requested_revision": "v1.0.0", "pinned": True, "resolved_commit": None})
+    )  # fmt: skip
+    out = tmp_path / "doc.json"
+    assert main(["run", "--profile", str(profile_file(tmp_path)), "--base-url", sim.base_url,
+                 "--model-dir", str(model), "--out", str(out)]) == 0  # fmt: skip
+    doc = load_document(out)
+    assert doc["model"]["source"] == "modelscope" and doc["model"]["revision"] == "v1.0.0"
+    assert (doc["model"]["num_layers"], doc["model"]["num_kv_heads"]) == (28, 4)
+    assert doc["measurements"]["throughput"][0]["workload"]["tokenizer"] == str(model)
+    assert not [f for f in validate_file(out) if f.level == "error"]
