@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.client.sse import StreamState
+from bench.client.stream import split_lines
 
 
 def feed(*events, sep: bytes = b"\n\n", prefix: bytes = b"data: ", eof: bool = True):
@@ -143,8 +144,6 @@ def test_a_non_streamed_json_body_is_one_chunk():
 
 @given(st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=30))
 def test_any_split_of_the_bytes_gives_the_same_lines(cuts):
-    from bench.client.stream import split_lines
-
     body = (
         b"".join(b"data: " + json.dumps(chat(f" w{i}")).encode() + b"\n\n" for i in range(5))
         + b": keep-alive\r\n\r\ndata: [DONE]\n\n"
