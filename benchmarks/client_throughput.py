@@ -5,8 +5,9 @@ pinned to one core, fast enough that the clients are what limits the stream) ser
 clients, in turn, the same workload at rising concurrency. Each client runs as its own
 process (pinned to another core when there is one), so its CPU time is its own.
 
-For every client and level it reports the streamed output-token rate the client achieved
-and its TTFT error against the simulator's ground truth. The truth is the server's TTFT:
+For every client and level (each run `--repeat` times, in alternating order, medians kept)
+it reports the streamed output-token rate the client achieved and its TTFT error against
+the simulator's ground truth. The truth is the server's TTFT:
 when the simulator wrote the first token minus when the request arrived. The error is
 what the client reported minus that, so it holds everything the client adds: its own
 work before sending, connecting, delivery, and reading late when busy. The kit's records
@@ -127,8 +128,8 @@ def server_ttft_ms(truth: dict[str, Any]) -> float:
     return (truth["token_ns"][0] - truth["arrival_ns"]) / 1e6
 
 
-def run_kit(base_url: str, c: int, n: int, args, workdir: Path, core) -> tuple[dict, Path, float]:
-    out = workdir / f"kit-c{c}.json"
+def run_kit(base_url: str, c: int, n: int, args, workdir: Path, core, rep: int = 0):
+    out = workdir / f"kit-c{c}-r{rep}.json"
     cmd = [sys.executable, "-m", "bench", "throughput", "--base-url", base_url,
            "--tokenizer", str(tokenizer_dir()), "--num-prompts", str(n),
            "--max-concurrency", str(c), "--input-len", str(args.input_len),
@@ -161,14 +162,14 @@ def kit_errors_ms(records_path: Path, truth: list[dict[str, Any]]) -> list[float
     return errors
 
 
-def run_sglang_level(base_url, c, n, args, workdir, core) -> tuple[dict, Path, float]:
+def run_sglang_level(base_url, c, n, args, workdir, core, rep: int = 0):
     spec = SglangRun(
         base_url=base_url, api="chat", input_len=args.input_len, output_len=args.output_len,
         range_ratio=args.range_ratio, num_prompts=n, max_concurrency=c, seed=1, warmup=1,
         timeout_s=120,
         tokenizer=str(tokenizer_dir()),
     )  # fmt: skip
-    out = workdir / f"sglang-c{c}.jsonl"
+    out = workdir / f"sglang-c{c}-r{rep}.jsonl"
     before = _child_cpu_s()
     if core is not None:
         os.sched_setaffinity(0, core)  # the subprocess inherits it
@@ -209,6 +210,38 @@ def level_row(tool, c, run, errors, cpu, sim_cpu) -> dict[str, Any]:
     }
 
 
+def aggregate(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per client and level from its repeats: medians of the rates and errors,
+    sums of requests, tokens and CPU."""
+    import statistics
+
+    keys = sorted({(r["client"], r["concurrency"]) for r in samples}, key=lambda k: (k[1], k[0]))
+    rows = []
+    for tool, c in keys:
+        mine = [r for r in samples if (r["client"], r["concurrency"]) == (tool, c)]
+
+        def med(key: str, mine=mine) -> float:
+            return round(statistics.median(r[key] for r in mine), 3)
+
+        error = med("ttft_abs_error_ms_median")
+        rows.append(
+            {
+                "client": tool,
+                "concurrency": c,
+                "repeats": len(mine),
+                "requests": sum(r["requests"] for r in mine),
+                "output_tok_s": med("output_tok_s"),
+                "ttft_abs_error_ms_median": error,
+                "ttft_abs_error_ms_p99": med("ttft_abs_error_ms_p99"),
+                "client_cpu_s": round(sum(r["client_cpu_s"] for r in mine), 3),
+                "output_tokens": sum(r["output_tokens"] for r in mine),
+                "simulator_busy": med("simulator_busy"),
+                "within_limit": error < TTFT_ERROR_LIMIT_MS,
+            }
+        )
+    return rows
+
+
 def best(rows: list[dict[str, Any]], tool: str) -> float | None:
     rates = [r["output_tok_s"] for r in rows if r["client"] == tool and r["within_limit"]]
     return max(rates) if rates else None
@@ -234,6 +267,21 @@ def cpu_fit(rows: list[dict[str, Any]], tool: str) -> tuple[float | None, float 
     return round(float(intercept), 3), round(float(slope) * 1e5, 3)
 
 
+def one_sample(tool, c, n, rep, args, workdir, core, sim, base_url, truth_path) -> dict:
+    """One client run at one level, judged against the ground truth it produced."""
+    seen = len(truth_path.read_text().splitlines()) if truth_path.exists() else 0
+    sim_before = _proc_cpu_s(sim.pid)
+    if tool == "kit":
+        run, records, cpu = run_kit(base_url, c, n, args, workdir, core, rep)
+        errors = kit_errors_ms(records, truth_lines(truth_path, seen))
+    else:
+        run, out, cpu = run_sglang_level(base_url, c, n, args, workdir, core, rep)
+        warm = run["workload"]["warmup_requests"]
+        errors = sglang_errors_ms(out, truth_lines(truth_path, seen), warm)
+    row = level_row(tool, c, run, errors, cpu, _proc_cpu_s(sim.pid) - sim_before)
+    return {**row, "repeat": rep}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--speed", type=float, default=20.0, help="simulator speed-up")
@@ -247,32 +295,32 @@ def main() -> int:
         help="lengths in [ratio x len, len]: "
         "spread-out arrivals, not lock-step waves that queue in the simulator",
     )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per client and level (medians are kept)"
+    )
     parser.add_argument("--workdir", help="keep every file here (default: a temporary dir)")
     parser.add_argument("--prompts-per-stream", type=int, default=3, help="requests = this x c")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     sim_core, client_core = _cores()
-    rows: list[dict[str, Any]] = []
+    samples: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-perf-") as tmp:
         workdir = Path(args.workdir or tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         with simulator(workdir, args.speed, sim_core) as (sim, base_url, truth_path):
             for i, c in enumerate(levels):
                 n = max(args.prompts_per_stream * c, 16)
-                # Alternate who goes first, so neither always runs on a warmer simulator.
-                for tool in ("kit", "sglang") if i % 2 == 0 else ("sglang", "kit"):
-                    seen = len(truth_path.read_text().splitlines()) if truth_path.exists() else 0
-                    sim_before = _proc_cpu_s(sim.pid)
-                    if tool == "kit":
-                        run, records, cpu = run_kit(base_url, c, n, args, workdir, client_core)
-                        errors = kit_errors_ms(records, truth_lines(truth_path, seen))
-                    else:
-                        run, out, cpu = run_sglang_level(base_url, c, n, args, workdir, client_core)
-                        warm = run["workload"]["warmup_requests"]
-                        errors = sglang_errors_ms(out, truth_lines(truth_path, seen), warm)
-                    row = level_row(tool, c, run, errors, cpu, _proc_cpu_s(sim.pid) - sim_before)
-                    rows.append(row)
-                    print(json.dumps(row), flush=True)
+                for rep in range(args.repeat):
+                    # Alternate who goes first, so neither always meets a warmer simulator.
+                    first = (i + rep) % 2 == 0
+                    for tool in ("kit", "sglang") if first else ("sglang", "kit"):
+                        row = one_sample(tool, c, n, rep, args, workdir, client_core, sim,
+                                         base_url, truth_path)  # fmt: skip
+                        samples.append(row)
+                        print(json.dumps(row), flush=True)
+    rows = aggregate(samples)
+    for row in rows:
+        print(json.dumps(row), flush=True)
     kit, sglang = best(rows, "kit"), best(rows, "sglang")
     summary = {
         "kit_tok_s": kit,
@@ -281,14 +329,15 @@ def main() -> int:
         "peak_ratio": None,
         "kit_peak_tok_s": max(r["output_tok_s"] for r in rows if r["client"] == "kit"),
         "sglang_peak_tok_s": max(r["output_tok_s"] for r in rows if r["client"] == "sglang"),
-        "kit_cpu_s_per_100k_tokens": cpu_per_100k(rows, "kit"),
-        "sglang_cpu_s_per_100k_tokens": cpu_per_100k(rows, "sglang"),
-        "kit_startup_cpu_s": cpu_fit(rows, "kit")[0],
-        "kit_marginal_cpu_s_per_100k_tokens": cpu_fit(rows, "kit")[1],
-        "sglang_startup_cpu_s": cpu_fit(rows, "sglang")[0],
-        "sglang_marginal_cpu_s_per_100k_tokens": cpu_fit(rows, "sglang")[1],
+        "kit_cpu_s_per_100k_tokens": cpu_per_100k(samples, "kit"),
+        "sglang_cpu_s_per_100k_tokens": cpu_per_100k(samples, "sglang"),
+        "kit_startup_cpu_s": cpu_fit(samples, "kit")[0],
+        "kit_marginal_cpu_s_per_100k_tokens": cpu_fit(samples, "kit")[1],
+        "sglang_startup_cpu_s": cpu_fit(samples, "sglang")[0],
+        "sglang_marginal_cpu_s_per_100k_tokens": cpu_fit(samples, "sglang")[1],
         "ttft_error_limit_ms": TTFT_ERROR_LIMIT_MS,
         "levels": levels,
+        "repeats": args.repeat,
         "simulator_speed": args.speed,
         "workload": f"chat API, random prompts of up to {args.input_len} tokens and up to "
         f"{args.output_len} output tokens (range ratio {args.range_ratio}), "
