@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.sim import DEFAULT_PROFILE, profiles_dir
 from bench.sim.model import memory_plan
@@ -33,15 +35,24 @@ TINY = {
 }
 
 
-@pytest.fixture
-def tiny(tmp_path):
+def _tiny_profile(directory):
     text = (profiles_dir() / f"{DEFAULT_PROFILE}.toml").read_text()
     for old, new in TINY.items():
         assert old in text, old
         text = text.replace(old, new, 1)
-    path = tmp_path / "tiny.toml"
+    path = directory / "tiny.toml"
     path.write_text(text)
     return load_profile(str(path))
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    return _tiny_profile(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def tiny_profile(tmp_path_factory):
+    return _tiny_profile(tmp_path_factory.mktemp("tiny"))
 
 
 def _req(prompt: int, max_new: int, eos_at: int | None = None) -> SimRequest:
@@ -153,3 +164,36 @@ def test_tokens_per_chunk_wakes_the_writer_every_n_tokens(tiny):
 
     _run(sched, body)
     assert seen == [4, 8, 10]
+
+
+class _CheckedScheduler(Scheduler):
+    """Asserts the pool and slot invariants every time it admits work."""
+
+    def _plan_prefill(self):
+        plan = super()._plan_prefill()
+        assert 0 <= self.used_tokens <= self.pool_tokens
+        admitted = len(self.running) + sum(1 for r in self.waiting if r.admitted)
+        assert admitted <= self.max_running
+        return plan
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 120), st.integers(1, 40), st.booleans()), min_size=1, max_size=8
+    )
+)
+def test_any_mix_of_requests_completes_exactly_within_the_pool(tiny_profile, mix):
+    sched = _CheckedScheduler(tiny_profile, speed=1e6)  # steps of a few nanoseconds
+    reqs = [_req(p, n, eos_at=max(1, n // 2) if eos else None) for p, n, eos in mix]
+
+    async def body():
+        for r in reqs:
+            sched.submit(r)
+        for r in reqs:
+            await _until_done(r)
+
+    _run(sched, body)
+    for req in reqs:
+        assert req.generated == req.target and req.finish_reason in ("length", "stop")
+    assert sched.used_tokens == 0 and not sched.running and not sched.waiting
