@@ -41,9 +41,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line and exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(
-            f"Error: {message} (see `python -m bench {self.prog.split()[-1]} --help`)\n"
-        )
+        command = " ".join(self.prog.split()[1:])  # "bench validate" -> "validate"
+        hint = f"python -m bench {command} --help" if command else "python -m bench --help"
+        sys.stderr.write(f"Error: {message} (see `{hint}`)\n")
         raise SystemExit(2)
 
 
@@ -64,13 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(p)
-        p.set_defaults(_module=module)
+        p.set_defaults(_module=module, _parser=p)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # Name the command whose flags were wrong, not the top-level parser.
+        (getattr(args, "_parser", None) or parser).error(
+            f"unrecognized arguments: {' '.join(unknown)}"
+        )
     if not getattr(args, "_module", None):
         parser.print_help()
         return 2

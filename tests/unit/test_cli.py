@@ -31,3 +31,14 @@ def test_unknown_command_is_a_usage_error(capsys):
         assert exc.code == 2
     err = capsys.readouterr().err
     assert err.startswith("Error:") and err.count("\n") == 1
+
+
+def test_an_unknown_flag_names_the_command_it_was_given_to(capsys):
+    try:
+        main(["validate", "--no-such-flag", "x.json"])
+    except SystemExit as exc:
+        assert exc.code == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: --no-such-flag" in err
+    assert "`python -m bench validate --help`" in err
+    assert err.count("\n") == 1
