@@ -204,6 +204,7 @@ env: venv ## capture the system and software environment (BASE_URL's self-report
 
 .PHONY: perf
 perf: venv-test ## the load generator's own speed (benchmarks/, prints one JSON line last)
+	$(PY) benchmarks/sim_capacity.py
 	$(PY) benchmarks/client_throughput.py
 
 .PHONY: real-engine
