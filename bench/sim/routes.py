@@ -139,7 +139,11 @@ class SimState:
         except (json.JSONDecodeError, UnicodeDecodeError):
             return _error(400, "the request body is not valid JSON")
         try:
-            spec = parse(
+            # Tokenizing a long prompt takes milliseconds; in a worker thread (the tokenizer
+            # releases the GIL) it does not delay the other streams' tokens.
+            spec = await asyncio.get_running_loop().run_in_executor(
+                None,
+                parse,
                 endpoint,
                 body,
                 self.tokens,

@@ -41,8 +41,12 @@ class TokenSource:
     path: Path
 
     def count(self, text: str) -> int:
-        """Tokens in `text`, special tokens included, nothing added."""
-        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+        """Tokens in `text`, special tokens included, nothing added.
+
+        `encode_batch` (unlike `encode`) releases the GIL, so a server thread counting a
+        long prompt does not stall the event loop that paces the other streams.
+        """
+        return len(self.tokenizer.encode_batch([text], add_special_tokens=False)[0].ids)
 
     def text_of(self, ids: list[int]) -> str:
         return "".join(self.gen_text[i] for i in ids)
