@@ -68,7 +68,8 @@ def parse(
     if not isinstance(body, dict):
         raise ApiError(400, "the request body must be a JSON object")
     if endpoint == "generate":
-        params = body.get("sampling_params") or {}
+        params = body.get("sampling_params")
+        params = {} if params is None else params
         if not isinstance(params, dict):
             raise ApiError(400, "sampling_params must be an object")
         if "input_ids" in body and body["input_ids"] is not None:
