@@ -48,6 +48,11 @@ class _Running:
     @classmethod
     async def start(cls, config: SimConfig, log_to_stderr: bool) -> _Running:
         state = SimState(config)
+        try:
+            sink = LogSink(config.log_file, log_to_stderr)
+        except BenchError:
+            state.truth.close()
+            raise
         lines = startup.startup_log_lines(state.profile, state.plan)
         app = state.app()
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
@@ -57,6 +62,8 @@ class _Running:
             await site.start()
         except OSError as exc:
             await runner.cleanup()
+            state.truth.close()
+            sink.close()
             raise BenchError(f"cannot listen on {config.host}:{config.port}: {exc}") from None
         state.port = runner.addresses[0][1]
         args = startup.server_args(
@@ -68,7 +75,6 @@ class _Running:
         )
         lines.insert(1, startup.server_args_log_line(args))
         lines.append(startup.ready_log_line(config.host, state.port))
-        sink = LogSink(config.log_file, log_to_stderr)
         sink.lines(lines)
         state.scheduler.log = sink.message
         state.log_sink = sink

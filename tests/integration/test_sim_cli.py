@@ -107,6 +107,8 @@ def test_start_failure_is_reported_with_the_reason(tmp_path):
         (["--fault-error-rate", "1.5"], 2, "--fault-error-rate"),
         (["--profile", "no-such-profile"], 1, "unknown simulator profile"),
         (["--tokenizer", "/nonexistent/tokenizer.json"], 1, "cannot load tokenizer"),
+        (["--log-file", "/nonexistent/dir/sim.log"], 1, "cannot write log file"),
+        (["--ground-truth", "/nonexistent/dir/t.jsonl"], 1, "cannot open ground-truth file"),
         (["--host", "8.8.8.8"], 2, "--host"),
     ],
 )
