@@ -47,6 +47,7 @@ DEMO_DIR       ?= $(WORK_DIR)/demo
 # 1 = simulated real time, numbers comparable with the article; F > 1 divides every
 # simulated duration by F (faster, and the report labels the run "simulated xF speed").
 SIM_SPEED      ?= 1
+DEMO_PROFILE   ?= demo
 THROUGHPUT_ARGS ?=
 LATENCY_ARGS   ?=
 
@@ -109,12 +110,12 @@ help: ## list every target (this page)
 	@echo "Variables (override with VAR=value): MODEL MODEL_REVISION MODELS_DIR TP NPUS"
 	@echo "  MEM_FRACTION PORT BASE_URL PROFILE RESULTS_DIR RUN_DIR RUN_NAME SUBMITTER"
 	@echo "  SGLANG_IMAGE IMAGE IMAGE_PLATFORM SGLANG_FLAGS SGLANG_EXTRA_ARGS SERVE_TIMEOUT"
-	@echo "  ASCEND_RUNTIME SERVER_LOG DEMO_DIR SIM_SPEED WORK_DIR DOCKER NPU_SMI PYTHON VENV"
+	@echo "  ASCEND_RUNTIME SERVER_LOG DEMO_DIR DEMO_PROFILE SIM_SPEED WORK_DIR DOCKER NPU_SMI PYTHON VENV"
 	@echo "  (API_KEY: from the environment only)"
 
 .PHONY: demo
 demo: venv ## the whole pipeline against the simulator; ends with a report (numbers simulated)
-	PY=$(PY) DEMO_DIR=$(DEMO_DIR) PROFILE=$(PROFILE) SIM_SPEED=$(SIM_SPEED) tools/demo.sh
+	PY=$(PY) DEMO_DIR=$(DEMO_DIR) PROFILE=$(DEMO_PROFILE) SIM_SPEED=$(SIM_SPEED) tools/demo.sh
 
 .PHONY: test
 test: venv-test ## every test and static check (ruff, pytest incl. hadolint and compose config)

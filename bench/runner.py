@@ -28,7 +28,7 @@ class RunOptions:
 
     base_url: str
     out: Path | None = None
-    results_dir: Path = Path("results")
+    results_dir: Path = Path("runs")
     server_log: Path | None = None
     submitter: str = "anonymous"
     title: str | None = None

@@ -11,7 +11,7 @@
 # Environment (all optional):
 #   PY          Python with the kit installed     (default .venv/bin/python)
 #   DEMO_DIR    parent of the run directories     (default .work/demo)
-#   PROFILE     workload profile                  (default seed: the article's workloads)
+#   PROFILE     workload profile                  (default demo: the article's workloads, 3 latency runs)
 #   SIM_PROFILE simulator profile                 (default: the simulator's own, Atlas 800T A2 + Qwen2-7B)
 #   SIM_SPEED   simulator time compression        (default 1: real time, comparable numbers)
 #   READY_TIMEOUT  seconds to wait for the simulator to listen (default 60)
@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 DEMO_DIR=${DEMO_DIR:-.work/demo}
-PROFILE=${PROFILE:-seed}
+PROFILE=${PROFILE:-demo}
 SIM_SPEED=${SIM_SPEED:-1}
 READY_TIMEOUT=${READY_TIMEOUT:-60}
 

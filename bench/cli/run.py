@@ -4,7 +4,7 @@ Runs every throughput run of the profile (the kit's load generator, or
 `sglang.bench_serving` where the profile says `driver = "sglang"`) and every latency run,
 captures the environment and the server's self-report (/get_server_info, else
 /server_info), reads memory from --server-log when given, and writes one result document:
-under --results-dir with a name that overwrites nothing, or at --out. Each run's
+under --results-dir (default runs/) with a name that overwrites nothing, or at --out. Each run's
 per-request records go beside it, in DOCUMENT.records/. The document is `kind: simulated`
 when the server says it is the kit's simulator, else `measured`.
 
@@ -17,7 +17,7 @@ concurrency 1 to 200; `quick` is a small one for a first look.
 Examples:
   python -m bench run --profile seed --base-url http://127.0.0.1:30000 --server-log server.log
   python -m bench run --profile seed-as-written --base-url URL --dataset-path ShareGPT.json
-  python -m bench run --profile my-profile.toml --base-url URL --out results/mine.json
+  python -m bench run --profile my-profile.toml --base-url URL --out runs/mine.json
 
 Exit codes: 0 written and every request completed, 1 a run failed (its records stay on
 disk and the message says where) or some requests failed (the document is still written),
@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", required=True, help="server URL, e.g. http://127.0.0.1:30000")
     parser.add_argument("--out", type=Path, help="write the document here (must not exist)")
     parser.add_argument(
-        "--results-dir", type=Path, default=Path("results"), help="where a default name goes"
+        "--results-dir", type=Path, default=Path("runs"), help="where a default name goes (runs)"
     )
     parser.add_argument("--server-log", type=Path, help="the server's log, for memory figures")
     parser.add_argument("--submitter", default=None, help="your name or handle ($USER)")
