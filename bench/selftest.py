@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -169,31 +167,13 @@ def accuracy_of(comparisons: list[Comparison]) -> dict[str, Any]:
 @contextlib.contextmanager
 def simulator_process(workdir: Path, speed: float, seed: int):
     """`python -m bench sim` on a free port; yields (base_url, ground-truth path)."""
-    ready = workdir / "sim-ready.json"
+    from bench.sim.process import SimProcess
+
     truth = workdir / "sim-ground-truth.jsonl"
-    log = workdir / "sim.log"
-    command = [
-        sys.executable, "-m", "bench", "sim", "--port", "0", "--ready-file", str(ready),
-        "--ground-truth", str(truth), "--log-file", str(log), "--speed", str(speed),
-        "--seed", str(seed),
-    ]  # fmt: skip
-    with open(workdir / "sim.stderr", "wb") as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while not ready.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise BenchError(f"the simulator did not start (see {workdir / 'sim.stderr'})")
-            time.sleep(0.05)
-        base_url = json.loads(ready.read_text())["base_url"]
-        yield base_url, truth
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    args = ["--ground-truth", str(truth), "--log-file", str(workdir / "sim.log"),
+            "--speed", str(speed), "--seed", str(seed)]  # fmt: skip
+    with SimProcess(args, workdir=workdir, start_timeout_s=READY_TIMEOUT_S) as sim:
+        yield sim.base_url, truth
 
 
 def run_selftest(

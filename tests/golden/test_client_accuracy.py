@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import pytest
 
 from bench.client.loadgen import LoadConfig, run_throughput
 from bench.sim import tokenizer_dir
+from bench.sim.process import SimProcess
 
 pytestmark = pytest.mark.slow
 
@@ -76,21 +75,10 @@ def assert_accurate(pairs: list[tuple[dict, dict]]) -> dict[str, float]:
 def simulator(tmp_path_factory):
     """The simulator in its own process at speed 1, writing ground truth."""
     workdir = tmp_path_factory.mktemp("golden")
-    ready, truth = workdir / "ready.json", workdir / "truth.jsonl"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench", "sim", "--port", "0", "--speed", "1",
-         "--ready-file", str(ready), "--ground-truth", str(truth)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while not ready.exists():
-            assert process.poll() is None and time.monotonic() < deadline, "no simulator"
-            time.sleep(0.05)
-        yield json.loads(ready.read_text())["base_url"], truth, workdir
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    truth = workdir / "truth.jsonl"
+    args = ["--speed", "1", "--ground-truth", str(truth)]
+    with SimProcess(args, workdir=workdir, start_timeout_s=30) as sim:
+        yield sim.base_url, truth, workdir
 
 
 @pytest.mark.parametrize(("concurrency", "requests"), [(1, 6), (16, 32), (64, 128)])

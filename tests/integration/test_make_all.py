@@ -14,7 +14,6 @@ import platform
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ import pytest
 
 from bench import modelhub
 from bench.sim import tokenizer_dir
+from bench.sim.process import SimProcess
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE_DOCKER = """#!/bin/sh
@@ -57,22 +57,9 @@ def host(tmp_path: Path) -> dict:
 
 @pytest.fixture
 def simulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    ready, log = tmp_path / "sim.json", tmp_path / "server.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench", "sim", "--port", "0", "--ready-file", str(ready),
-         "--log-file", str(log)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        for _ in range(300):
-            if ready.exists() and ready.stat().st_size:
-                break
-            assert proc.poll() is None, "the simulator exited"
-            subprocess.run(["sleep", "0.1"], check=True)
-        yield json.loads(ready.read_text())["base_url"], log
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    log = tmp_path / "server.log"
+    with SimProcess(["--log-file", str(log)], workdir=tmp_path, start_timeout_s=30) as sim:
+        yield sim.base_url, log
 
 
 def make_all_argv(host: dict, *args: str, up_status: int = 0, up_sleep: float = 0):

@@ -4,15 +4,17 @@ message says where it is."""
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 from bench.records import read_records
 from bench.sim import tokenizer_dir
+from bench.sim.process import SimProcess
 
 TIMEOUT_S = 10
 
@@ -22,21 +24,6 @@ def wait_for(predicate, seconds: float) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.05)
-
-
-def start_simulator(tmp_path) -> tuple[subprocess.Popen, str]:
-    ready = tmp_path / "ready.json"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bench", "sim", "--port", "0", "--ready-file", str(ready),
-         "--speed", "5"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        wait_for(ready.exists, 30)
-    except AssertionError:
-        server.kill()
-        raise
-    return server, json.loads(ready.read_text())["base_url"]
 
 
 def start_client(base_url: str, tmp_path) -> subprocess.Popen:
@@ -49,22 +36,27 @@ def start_client(base_url: str, tmp_path) -> subprocess.Popen:
     )  # fmt: skip
 
 
+@contextlib.contextmanager
+def simulator_and_client(tmp_path) -> Iterator[tuple[SimProcess, subprocess.Popen]]:
+    """The simulator, and `bench throughput` running against it; both ended on exit."""
+    with SimProcess(["--speed", "5"], workdir=tmp_path, start_timeout_s=30) as sim:
+        client = start_client(sim.base_url, tmp_path)
+        try:
+            yield sim, client
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+
+
 def test_a_killed_server_ends_the_run_with_every_finished_request_on_disk(tmp_path):
-    server, base_url = start_simulator(tmp_path)
-    client = None
-    try:
-        records = tmp_path / "run.records.jsonl"
-        client = start_client(base_url, tmp_path)
+    records = tmp_path / "run.records.jsonl"
+    with simulator_and_client(tmp_path) as (sim, client):
         wait_for(lambda: records.exists() and len(records.read_text().splitlines()) >= 3, 60)
-        os.kill(server.pid, signal.SIGKILL)
+        os.kill(sim.pid, signal.SIGKILL)
         killed = time.monotonic()
         _out, err = client.communicate(timeout=TIMEOUT_S + 20)
         elapsed = time.monotonic() - killed
-    finally:
-        for process in (client, server):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
     assert client.returncode == 1, err
     assert elapsed < TIMEOUT_S
     assert err.startswith("Error: the server at") and str(records) in err
@@ -77,19 +69,11 @@ def test_a_killed_server_ends_the_run_with_every_finished_request_on_disk(tmp_pa
 
 
 def test_ctrl_c_keeps_every_finished_request_and_says_where(tmp_path):
-    server, base_url = start_simulator(tmp_path)
-    client = None
-    try:
-        records = tmp_path / "run.records.jsonl"
-        client = start_client(base_url, tmp_path)
+    records = tmp_path / "run.records.jsonl"
+    with simulator_and_client(tmp_path) as (_sim, client):
         wait_for(lambda: records.exists() and len(records.read_text().splitlines()) >= 2, 60)
         client.send_signal(signal.SIGINT)
         _out, err = client.communicate(timeout=30)
-    finally:
-        for process in (client, server):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
     assert client.returncode == 130, err
     assert f"Interrupted: every finished request is in {records}" in err, err
     assert "Traceback" not in err, err
