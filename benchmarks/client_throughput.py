@@ -49,9 +49,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.drivers.sglang_bench_serving import SglangRun, run_sglang  # noqa: E402
+from bench.errors import BenchError  # noqa: E402
 from bench.metrics import summarize, ttft_ns  # noqa: E402
 from bench.records import read_records  # noqa: E402
 from bench.sim import tokenizer_dir  # noqa: E402
+from bench.sim.process import SimProcess  # noqa: E402
 
 TTFT_ERROR_LIMIT_MS = 1.0
 READY_TIMEOUT_S = 60.0
@@ -87,29 +89,20 @@ def _proc_cpu_s(pid: int) -> float:
 
 @contextlib.contextmanager
 def simulator(workdir: Path, speed: float, core: set[int] | None):
-    ready = workdir / "sim-ready.json"
+    """`bench sim` pinned to `core`, writing ground truth; yields (SimProcess, truth path)."""
     truth = workdir / "truth.jsonl"
-    cmd = [sys.executable, "-m", "bench", "sim", "--port", "0", "--ready-file", str(ready),
-           "--speed", str(speed), "--ground-truth", str(truth),
-           "--log-file", str(workdir / "sim.log")]  # fmt: skip
-    with (workdir / "sim.out").open("w") as log:
-        proc = subprocess.Popen(
-            cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_pinned(core)
-        )
+    args = ["--speed", str(speed), "--ground-truth", str(truth),
+            "--log-file", str(workdir / "sim.log")]  # fmt: skip
+    pin = ["taskset", "-c", ",".join(map(str, sorted(core)))] if core else []
+    sim = SimProcess(args, workdir=workdir, prefix=pin, start_timeout_s=READY_TIMEOUT_S)
     try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while not ready.is_file():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the simulator did not start; see {workdir / 'sim.out'}")
-            time.sleep(0.1)
-        yield proc, json.loads(ready.read_text())["base_url"], truth
+        sim.start()
+    except BenchError as exc:
+        raise SystemExit(f"the simulator did not start: {exc}") from None
+    try:
+        yield sim, truth
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        sim.stop()
 
 
 def truth_lines(path: Path, skip: int) -> list[dict[str, Any]]:
@@ -307,7 +300,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-perf-") as tmp:
         workdir = Path(args.workdir or tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        with simulator(workdir, args.speed, sim_core) as (sim, base_url, truth_path):
+        with simulator(workdir, args.speed, sim_core) as (sim, truth_path):
+            base_url = sim.base_url
             for i, c in enumerate(levels):
                 n = max(args.prompts_per_stream * c, 16)
                 for rep in range(args.repeat):
