@@ -18,6 +18,18 @@ from bench.errors import UsageError
 
 SCHEMA_VERSION = "1.0"
 
+# Workload fields that make two runs the same experiment: the report groups and matches
+# baselines on them, and the validator compares a publication's description on them.
+WORKLOAD_KEY_FIELDS = (
+    "dataset",
+    "input_len",
+    "output_len",
+    "range_ratio",
+    "num_prompts",
+    "max_concurrency",
+    "request_rate_rps",
+)
+
 # server.args keys the schema names, read from /get_server_info when the server gives them.
 SERVER_ARG_KEYS = (
     "tp_size",

@@ -12,20 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.report.results import ResultEntry
+from bench.result import WORKLOAD_KEY_FIELDS
 
 SECTIONS = ("throughput", "latency")
 ORDER_STATISTICS = ("median", "p90", "p99", "min", "max")
-
-# Workload fields that make two runs the same experiment (grouping and baseline matching).
-WORKLOAD_KEY_FIELDS = (
-    "dataset",
-    "input_len",
-    "output_len",
-    "range_ratio",
-    "num_prompts",
-    "max_concurrency",
-    "request_rate_rps",
-)
 
 
 def dig(obj: Any, *keys: str) -> Any:

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.result import WORKLOAD_KEY_FIELDS, is_simulator
 from bench.validate.findings import Issue, fmt, items, pointer, resolve, runs, sub
 
 # Workload fields compared between what a publication describes and what its commands run.
-DESCRIBED_FIELDS = (
-    "dataset",
-    "input_len",
-    "output_len",
-    "range_ratio",
-    "num_prompts",
-    "max_concurrency",
-    "request_rate_rps",
-    "api",
-)
+DESCRIBED_FIELDS = (*WORKLOAD_KEY_FIELDS, "api")
 
 
 def check_simulator_not_measured(doc: Any) -> list[Issue]:
@@ -25,7 +17,7 @@ def check_simulator_not_measured(doc: Any) -> list[Issue]:
         return []
     report = sub(sub(doc, "server"), "self_report")
     engine = sub(sub(doc, "software"), "engine").get("name")
-    if report.get("simulated") is True or engine == "bench-sim":
+    if is_simulator(report) or engine == "bench-sim":
         return [
             Issue(
                 pointer("kind"),
