@@ -21,8 +21,10 @@ class Definition:
 METRICS: tuple[Definition, ...] = (
     Definition(
         "**TTFT**",
-        "from just before the request is sent to the first chunk carrying non-empty generated "
-        "content (text or reasoning). Role-only, empty and usage-only chunks do not count.",
+        "from the moment the request's last byte is written to the connection to the first "
+        "chunk carrying non-empty generated content (text or reasoning). Role-only, empty and "
+        "usage-only chunks do not count. The client's own work before the send is recorded "
+        "apart (`submit_ns`), not counted.",
         "ms",
         "SGLang/vLLM `ttft`, AIPerf `time_to_first_token`, GuideLLM `time_to_first_token_ms`, "
         "MLPerf TTFT",
