@@ -33,8 +33,28 @@ class Issue:
     message: str
 
 
+def kind_of(doc: dict[str, Any] | None) -> str:
+    """The document's `kind`, or 'unknown' when it is missing or not one of KINDS."""
+    kind = (doc or {}).get("kind")
+    return kind if kind in KINDS else "unknown"
+
+
+class HasIssues:
+    """`errors` and `warnings` of a dataclass with an `issues` field."""
+
+    issues: tuple[Issue, ...]
+
+    @property
+    def errors(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if i.level == "error")
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if i.level != "error")
+
+
 @dataclass(frozen=True)
-class ResultEntry:
+class ResultEntry(HasIssues):
     """One result document as the report sees it."""
 
     rid: str  # short label used everywhere in the report: R1, R2, ...
@@ -48,8 +68,7 @@ class ResultEntry:
 
     @property
     def kind(self) -> str:
-        kind = (self.doc or {}).get("kind")
-        return kind if kind in KINDS else "unknown"
+        return kind_of(self.doc)
 
     @property
     def kind_label(self) -> str:
@@ -75,15 +94,7 @@ class ResultEntry:
 
     @property
     def valid(self) -> bool:
-        return self.doc is not None and not any(i.level == "error" for i in self.issues)
-
-    @property
-    def errors(self) -> tuple[Issue, ...]:
-        return tuple(i for i in self.issues if i.level == "error")
-
-    @property
-    def warnings(self) -> tuple[Issue, ...]:
-        return tuple(i for i in self.issues if i.level != "error")
+        return self.doc is not None and not self.errors
 
 
 def find_result_files(results_dir: Path) -> list[Path]:

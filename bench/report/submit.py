@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.report.results import KINDS, Issue
+from bench.report.results import HasIssues, Issue, kind_of
 from bench.report.rows import dig
 
 SLUG_LIMIT = 40
@@ -58,20 +58,12 @@ def relative_destination(doc: dict, sha256: str) -> Path:
 
 
 @dataclass(frozen=True)
-class Submission:
+class Submission(HasIssues):
     source: Path
     destination: Path
     kind: str
     issues: tuple[Issue, ...]
     data: bytes  # the file's bytes as validated
-
-    @property
-    def errors(self) -> tuple[Issue, ...]:
-        return tuple(i for i in self.issues if i.level == "error")
-
-    @property
-    def warnings(self) -> tuple[Issue, ...]:
-        return tuple(i for i in self.issues if i.level != "error")
 
 
 def plan(source: Path, results_dir: Path) -> Submission:
@@ -92,9 +84,8 @@ def plan(source: Path, results_dir: Path) -> Submission:
         Issue(str(f.level), str(f.pointer), str(f.message))
         for f in validate_document(doc, file=str(source))
     )
-    kind = doc.get("kind") if doc.get("kind") in KINDS else "unknown"
     dest = results_dir / relative_destination(doc, hashlib.sha256(data).hexdigest())
-    return Submission(source, dest, kind, issues, data)
+    return Submission(source, dest, kind_of(doc), issues, data)
 
 
 def refuse_reason(sub: Submission, *, allow_simulated: bool = False) -> str | None:
