@@ -31,6 +31,29 @@ _SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"
 MALFORMED_LINE = b'data: {"id": \n\n'
 
 
+def _truth_entry(
+    request: web.Request,
+    spec: GenSpec,
+    arrival_ns: int,
+    rid: str | None,
+    finish_reason: str | None,
+    fault: str | None,
+) -> dict:
+    """A request's ground-truth line before any token is written (the handler fills in
+    `token_ns`, `completion_tokens` and the finish as the response goes out)."""
+    return {
+        "id": rid,
+        "rid": request.headers.get("X-Request-Id") or spec.body_rid,
+        "endpoint": request.path,
+        "arrival_ns": arrival_ns,
+        "prompt_tokens": spec.prompt_tokens,
+        "completion_tokens": 0,
+        "token_ns": [],
+        "finish_reason": finish_reason,
+        "fault": fault,
+    }
+
+
 class SimState:
     """Everything one running simulator holds; the handlers are its methods."""
 
@@ -164,36 +187,14 @@ class SimState:
         self.arrivals += 1
         crash_after = self.config.faults.crash_after
         if crash_after is not None and index >= crash_after:
-            self.truth.write(
-                {
-                    "id": None,
-                    "rid": request.headers.get("X-Request-Id") or spec.body_rid,
-                    "endpoint": request.path,
-                    "arrival_ns": arrival_ns,
-                    "prompt_tokens": spec.prompt_tokens,
-                    "completion_tokens": 0,
-                    "token_ns": [],
-                    "finish_reason": "error",
-                    "fault": "crash",
-                }
-            )
+            self.truth.write(_truth_entry(request, spec, arrival_ns, None, "error", "crash"))
             self.crash(request)
             return web.Response(status=500)  # never sent: the connection is already reset
         faults = decide(self.config.faults, self.config.seed, index)
         rid = uuid.UUID(
             int=random.Random(f"{self.config.seed}/id/{index}").getrandbits(128), version=4
         ).hex
-        truth = {
-            "id": rid,
-            "rid": request.headers.get("X-Request-Id") or spec.body_rid,
-            "endpoint": request.path,
-            "arrival_ns": arrival_ns,
-            "prompt_tokens": spec.prompt_tokens,
-            "completion_tokens": 0,
-            "token_ns": [],
-            "finish_reason": None,
-            "fault": "+".join(faults.names) or None,
-        }
+        truth = _truth_entry(request, spec, arrival_ns, rid, None, "+".join(faults.names) or None)
         if faults.error_500:
             truth["finish_reason"] = "error"
             self.truth.write(truth)
