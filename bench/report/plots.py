@@ -50,8 +50,17 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def _style(kind: str) -> tuple[str, str, bool]:
-    return KIND_STYLE.get(kind, ("x", "-.", True))
+def _plot_line(ax, points: list[tuple[float, float]], kind: str, label: str) -> None:
+    """One line of (x, y) points, marked and dashed as its kind (`KIND_STYLE`) says."""
+    marker, line, filled = KIND_STYLE.get(kind.split()[0], ("x", "-.", True))
+    ax.plot(
+        [p[0] for p in points],
+        [p[1] for p in points],
+        marker=marker,
+        linestyle=line,
+        markerfacecolor=None if filled else "none",
+        label=label,
+    )
 
 
 def throughput_vs_interactivity(index: int, rows: list[Row], title: str) -> Plot | None:
@@ -88,15 +97,7 @@ def throughput_vs_interactivity(index: int, rows: list[Row], title: str) -> Plot
         fig, (ax,) = _figure()
         for rid, points in series.items():
             points.sort()
-            marker, line, filled = _style(kinds[rid].split()[0])
-            ax.plot(
-                [p[0] for p in points],
-                [p[1] for p in points],
-                marker=marker,
-                linestyle=line,
-                markerfacecolor=None if filled else "none",
-                label=f"{rid} ({kinds[rid]})",
-            )
+            _plot_line(ax, points, kinds[rid], f"{rid} ({kinds[rid]})")
         ax.set_xlabel("interactivity: tokens/s per user (1000 / median TPOT)")
         ax.set_ylabel(y_label)
         ax.set_title(f"Throughput vs interactivity (model, hardware and engine group {index})")
@@ -143,7 +144,6 @@ def latency_ladder(rid: str, kind: str, rows: list[Row]) -> Plot | None:
     found = any(ladder_points(row, m) for row in rows for m, _ in LATENCIES)
     if not found:
         return None
-    marker, line, filled = _style(kind.split()[0])
     with mpl_style.context("default"):
         fig, axes = _figure(1, 3)
         for ax, (metric, title) in zip(axes, LATENCIES, strict=True):
@@ -152,14 +152,7 @@ def latency_ladder(rid: str, kind: str, rows: list[Row]) -> Plot | None:
                 pts = ladder_points(row, metric)
                 if not pts:
                     continue
-                ax.plot(
-                    [p[0] for p in pts],
-                    [p[1] for p in pts],
-                    marker=marker,
-                    linestyle=line,
-                    markerfacecolor=None if filled else "none",
-                    label=label,
-                )
+                _plot_line(ax, pts, kind, label)
                 drawn = True
             ax.set_xticks(range(len(LADDER)), [short for _, short in LADDER])
             ax.set_title(title, fontsize="medium")
