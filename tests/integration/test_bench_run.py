@@ -8,6 +8,12 @@ A server that answers nothing leaves the records on disk and says where.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +21,7 @@ from bench.cli import main
 from bench.jsonio import load_document, sha256_file
 from bench.sim import tokenizer_dir
 from bench.sim.config import SimConfig
+from bench.sim.process import SimProcess
 from bench.sim.server import SimServer
 from bench.validate import validate_file
 from tests.integration.openai_stub import StubServer
@@ -142,32 +149,40 @@ def test_the_resolved_profile_is_kept_in_provenance(sim, tmp_path):
     assert profile["latency"][0]["runs"] == 2
 
 
-def test_ctrl_c_keeps_the_records_and_says_where(tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
+def slow_profile(tmp_path: Path, timeout: int) -> Path:
+    """TINY made slow: 40 requests of 64 output tokens, one at a time."""
     profile = tmp_path / "slow.toml"
     profile.write_text(
-        TINY.format(timeout=30).replace("num_prompts = 6", "num_prompts = 40")
+        TINY.format(timeout=timeout).replace("num_prompts = 6", "num_prompts = 40")
         .replace("max_concurrency = 3", "max_concurrency = 1")
         .replace("output_len = 8", "output_len = 64")
     )  # fmt: skip
+    return profile
+
+
+def start_bench_run(profile: Path, base_url: str, out: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench", "run", "--profile", str(profile),
+         "--base-url", base_url, "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def wait_for_lines(path: Path, lines: int, seconds: float) -> None:
+    """Until `path` holds `lines` lines, for `seconds` at most."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.is_file() and path.read_text().count("\n") >= lines:
+            break
+        time.sleep(0.1)
+
+
+def test_ctrl_c_keeps_the_records_and_says_where(tmp_path):
     out = tmp_path / "doc.json"
     records = tmp_path / "doc.records" / "tp.jsonl"
     with SimServer(SimConfig(speed=1.0)) as slow:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bench", "run", "--profile", str(profile),
-             "--base-url", slow.base_url, "--out", str(out)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if records.is_file() and records.read_text().count("\n") >= 2:
-                break
-            time.sleep(0.1)
+        proc = start_bench_run(slow_profile(tmp_path, 30), slow.base_url, out)
+        wait_for_lines(records, 2, 60)
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
@@ -178,44 +193,13 @@ def test_ctrl_c_keeps_the_records_and_says_where(tmp_path):
 
 
 def test_a_server_killed_mid_run_stops_it_and_keeps_the_records(tmp_path):
-    import json as _json
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    ready = tmp_path / "ready.json"
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "bench", "sim", "--port", "0", "--ready-file", str(ready)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while not ready.is_file() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        base_url = _json.loads(ready.read_text())["base_url"]
-        profile = tmp_path / "slow.toml"
-        profile.write_text(
-            TINY.format(timeout=10).replace("num_prompts = 6", "num_prompts = 40")
-            .replace("max_concurrency = 3", "max_concurrency = 1")
-            .replace("output_len = 8", "output_len = 64")
-        )  # fmt: skip
-        out = tmp_path / "doc.json"
-        records = tmp_path / "doc.records" / "tp.jsonl"
-        run = subprocess.Popen(
-            [sys.executable, "-m", "bench", "run", "--profile", str(profile),
-             "--base-url", base_url, "--out", str(out)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        while time.monotonic() < deadline + 60:
-            if records.is_file() and records.read_text().count("\n") >= 2:
-                break
-            time.sleep(0.1)
-        sim.send_signal(signal.SIGKILL)
+    out = tmp_path / "doc.json"
+    records = tmp_path / "doc.records" / "tp.jsonl"
+    with SimProcess(workdir=tmp_path) as sim:
+        run = start_bench_run(slow_profile(tmp_path, 10), sim.base_url, out)
+        wait_for_lines(records, 2, 60)
+        sim.stop(signal.SIGKILL)
         _out, err = run.communicate(timeout=60)
-    finally:
-        sim.kill()
-        sim.wait(timeout=10)
     assert run.returncode == 1, err
     assert not out.exists()
     assert f"records of the runs so far are in {records.parent}" in err
