@@ -17,7 +17,6 @@ finished run), 2 usage error, 130 Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from bench.cli.throughput import add_target_arguments
 
@@ -33,9 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.cli.throughput import finish, records_path
+    from bench.cli.throughput import finish, measure
     from bench.client.latency import LatencyConfig, run_latency
-    from bench.errors import InputError
 
     config = LatencyConfig(
         base_url=args.base_url,
@@ -51,12 +49,5 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         name=args.name,
     )
-    if args.out and args.out.exists():
-        raise InputError(f"{args.out} already exists; name another --out file")
-    path = records_path(args, "latency")
-    try:
-        result = run_latency(config, path)
-    except KeyboardInterrupt:
-        sys.stderr.write(f"Interrupted: every finished run is in {path}\n")
-        raise
+    result = measure(args, "latency", "run", lambda path: run_latency(config, path))
     return finish(args, result, "bench latency (driver bench.latency, openai SDK)")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -113,6 +114,21 @@ def records_path(args: argparse.Namespace, command: str) -> Path:
     return Path(f"bench-{command}-{stamp}.records.jsonl")
 
 
+def measure(args: argparse.Namespace, command: str, unit: str, run: Callable[[Path], dict]) -> dict:
+    """`run(records path)` for `bench <command>`, refusing an existing --out first; on
+    Ctrl-C, say where every finished `unit` is before the interrupt goes on."""
+    from bench.errors import InputError
+
+    if args.out and args.out.exists():
+        raise InputError(f"{args.out} already exists; name another --out file")
+    path = records_path(args, command)
+    try:
+        return run(path)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"Interrupted: every finished {unit} is in {path}\n")
+        raise
+
+
 def finish(args: argparse.Namespace, run: dict, title: str) -> int:
     """Print the summary, write --out, and return the exit code."""
     from bench.client.summary import summary_table
@@ -171,14 +187,5 @@ def run(args: argparse.Namespace) -> int:
         accelerators=args.accelerators,
         name=args.name,
     )
-    path = records_path(args, "throughput")
-    if args.out and args.out.exists():
-        from bench.errors import InputError
-
-        raise InputError(f"{args.out} already exists; name another --out file")
-    try:
-        result = run_throughput(config, path)
-    except KeyboardInterrupt:
-        sys.stderr.write(f"Interrupted: every finished request is in {path}\n")
-        raise
+    result = measure(args, "throughput", "request", lambda path: run_throughput(config, path))
     return finish(args, result, "bench throughput (driver bench.loadgen)")
