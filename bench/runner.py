@@ -74,26 +74,29 @@ def throughput_run(
     spec: ThroughputRun, opts: RunOptions, tokenizer: str | None, records: Path
 ) -> dict[str, Any]:
     """One throughput run through the driver the profile names."""
-    dataset_path = opts.dataset_path or spec.dataset_path
+    # The workload as both drivers take it; what differs is spelled out below.
+    workload: dict[str, Any] = {
+        "base_url": opts.base_url,
+        "model": opts.model,
+        "tokenizer": tokenizer,
+        "api": spec.api,
+        "dataset": spec.dataset,
+        "dataset_path": opts.dataset_path or spec.dataset_path,
+        "input_len": spec.input_len,
+        "output_len": spec.output_len,
+        "range_ratio": spec.range_ratio,
+        "num_prompts": spec.num_prompts,
+        "max_concurrency": spec.max_concurrency,
+        "seed": spec.seed,
+        "warmup": spec.warmup,
+    }
     if spec.driver == "sglang":
         from bench.drivers.sglang_bench_serving import SglangRun, run_sglang
 
         sglang = SglangRun(
-            base_url=opts.base_url,
-            api=spec.api,
-            dataset=spec.dataset,
-            dataset_path=dataset_path,
-            input_len=spec.input_len,
-            output_len=spec.output_len,
-            range_ratio=spec.range_ratio,
-            num_prompts=spec.num_prompts,
-            max_concurrency=spec.max_concurrency,
+            **workload,
             request_rate=spec.request_rate,
-            seed=spec.seed,
-            warmup=spec.warmup,
             timeout_s=spec.timeout_s,
-            model=opts.model,
-            tokenizer=tokenizer,
             as_written=spec.as_written,
         )
         run = run_sglang(sglang, records / f"{spec.name}.sglang.jsonl", spec.name)
@@ -101,27 +104,13 @@ def throughput_run(
         from bench.client.loadgen import LoadConfig, run_throughput
 
         config = LoadConfig(
-            base_url=opts.base_url,
-            model=opts.model,
-            api=spec.api,
-            tokenizer=tokenizer,
-            dataset=spec.dataset,
-            dataset_path=dataset_path,
-            input_len=spec.input_len,
-            output_len=spec.output_len,
-            range_ratio=spec.range_ratio,
-            num_prompts=spec.num_prompts,
-            max_concurrency=spec.max_concurrency,
+            **workload,
             request_rate=math.inf if spec.request_rate is None else spec.request_rate,
-            seed=spec.seed,
-            warmup=spec.warmup,
             timeout=spec.timeout_s,
             name=spec.name,
         )
         run = run_throughput(config, records / f"{spec.name}.jsonl")
-    if spec.notes:
-        run["notes"] = "; ".join(n for n in (run.get("notes"), spec.notes) if n)
-    return run
+    return with_profile_notes(run, spec.notes)
 
 
 def latency_run(
@@ -142,9 +131,13 @@ def latency_run(
         seed=spec.seed,
         name=spec.name,
     )
-    run = run_latency(config, records / f"{spec.name}.jsonl")
-    if spec.notes:
-        run["notes"] = "; ".join(n for n in (run.get("notes"), spec.notes) if n)
+    return with_profile_notes(run_latency(config, records / f"{spec.name}.jsonl"), spec.notes)
+
+
+def with_profile_notes(run: dict[str, Any], notes: str | None) -> dict[str, Any]:
+    """The run with the profile's notes for it appended to its own (`; `-joined)."""
+    if notes:
+        run["notes"] = "; ".join(n for n in (run.get("notes"), notes) if n)
     return run
 
 
