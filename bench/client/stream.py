@@ -21,6 +21,8 @@ from bench.client.sse import StreamState
 from bench.records import Record
 
 ERROR_BODY_BYTES = 2048
+# tries of one request that meets a kept-alive connection the server already closed
+STALE_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -71,15 +73,21 @@ async def _read_stream(
 
 
 def write_tracing() -> aiohttp.TraceConfig:
-    """Stamps `sent_ns` in a request's trace context each time a piece of it is written."""
+    """Stamps `sent_ns` in a request's trace context each time a piece of it is written, and
+    `reused` when it goes out on a kept-alive connection."""
 
     async def stamp(_session: object, context: Any, _params: object) -> None:
         if isinstance(context.trace_request_ctx, dict):
             context.trace_request_ctx["sent_ns"] = time.perf_counter_ns()
 
+    async def reused(_session: object, context: Any, _params: object) -> None:
+        if isinstance(context.trace_request_ctx, dict):
+            context.trace_request_ctx["reused"] = 1
+
     config = aiohttp.TraceConfig()
     config.on_request_headers_sent.append(stamp)
     config.on_request_chunk_sent.append(stamp)
+    config.on_connection_reuseconn.append(reused)
     return config
 
 
@@ -101,11 +109,22 @@ async def send_request(
     submit_ns = time.perf_counter_ns()
     try:
         async with asyncio.timeout(timeout_s):
-            async with session.post(
-                spec.url, data=data, headers=headers, trace_request_ctx=trace
-            ) as response:
-                status = response.status
-                await _read_stream(response, state)
+            for attempt in range(1, STALE_TRIES + 1):
+                trace = {}
+                try:
+                    async with session.post(
+                        spec.url, data=data, headers=headers, trace_request_ctx=trace
+                    ) as response:
+                        status = response.status
+                        await _read_stream(response, state)
+                    break
+                except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                    # A kept-alive connection the server had already closed (llama.cpp's
+                    # server closes after each stream though it says Keep-Alive): no status
+                    # line came back, so the request was never answered. Send it again on
+                    # another connection (RFC 9112 9.3.1.1: the kit's requests change nothing).
+                    if status is not None or "reused" not in trace or attempt == STALE_TRIES:
+                        raise
     except TimeoutError:
         state.fail("timeout", f"no complete response within {timeout_s:g} s")
     except aiohttp.ClientConnectorError as exc:
