@@ -156,6 +156,9 @@ CASES = [
     (checks_bounds.check_latencies_above_floor, "simulated_valid",
      {f"{SIM_L}/metrics/ttft_ms/min": 0}, f"{SIM_L}/metrics/ttft_ms/min",
      "must be above zero"),
+    (checks_bounds.check_latencies_above_floor, "simulated_valid",
+     {f"{SIM_L}/metrics/tpot_ms/min": -0.5}, f"{SIM_L}/metrics/tpot_ms/min",
+     "cannot be negative"),
     (checks_document.check_described_workload_matches, "simulated_valid",
      {f"{SIM_T}/workload_as_described": {"dataset": "random", "input_len": 1024,
                                          "num_prompts": 200}},
@@ -174,6 +177,11 @@ def test_check_finds_the_changed_number(check, name, changes, where, words):
     found = [f for f in validate_document(doc) if f.pointer == where and words in f.message]
     assert found, [f"{f.pointer}: {f.message}" for f in validate_document(doc)]
     assert {f.level for f in found} == {"error"}
+
+
+def test_a_request_whose_tokens_arrived_in_one_read_may_have_a_zero_tpot():
+    doc = changed("simulated_valid", {f"{SIM_L}/metrics/tpot_ms/min": 0})
+    assert checks_bounds.check_latencies_above_floor(doc) == []
 
 
 def test_every_consistency_check_has_a_case():
