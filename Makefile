@@ -209,11 +209,11 @@ perf: venv-test ## the load generator's own speed (benchmarks/, prints one JSON 
 	$(PY) benchmarks/client_throughput.py
 
 .PHONY: real-engine
-real-engine: venv-test ## bench throughput/latency vs llama.cpp on the CPU (compiles it once, ~15 min)
+real-engine: venv-test ## a second engine: llama-cpp-python's server on the CPU (compiles it once, ~15 min)
 	@test -x $(WORK_DIR)/llama/bin/python || { $(PYTHON) -m venv $(WORK_DIR)/llama && \
 	  $(WORK_DIR)/llama/bin/pip install -q "llama-cpp-python[server]==0.3.36" gguf==0.19.0 numpy; }
 	BENCH_LLAMA_CPP_PYTHON=$(WORK_DIR)/llama/bin/python $(PY) -m pytest -q -rs \
-	  tests/integration/test_real_engine.py
+	  tests/integration/test_real_engine_llama_cpp_python.py
 
 ##@ Results
 
@@ -240,10 +240,10 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 .PHONY: venv-test
-venv-test: $(VENV)/.installed-test ## install the test extras and sglang.bench_serving (no torch)
+venv-test: $(VENV)/.installed-test ## install the test extras, sglang.bench_serving (no torch) and a CPU engine
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) install -e '.[test,sglang]'
+	$(PIP) install -e '.[test,sglang,engine]'
 	$(PIP) install --no-deps 'sglang==$(SGLANG_BENCH_VERSION)'
 	@touch $@
 

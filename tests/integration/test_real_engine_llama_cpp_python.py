@@ -1,6 +1,8 @@
-"""`bench throughput` and `bench latency` against a real inference engine on the CPU.
+"""`bench throughput` and `bench latency` against a second real engine on the CPU (opt-in).
 
-The engine is llama.cpp behind `llama-cpp-python`'s OpenAI-compatible server, serving a
+`make test` runs test_real_engine.py (llama.cpp's own server, through xllamacpp). This file
+is the opt-in second engine, `make real-engine`: llama.cpp behind `llama-cpp-python`'s
+own OpenAI-compatible server (a Python front end that streams no usage), serving a
 tiny random-weight llama model built here from the kit's shipped tokenizer (nothing is
 downloaded; see tiny_gguf.py). The kit's results must agree with the engine's own usage
 counts. llama-cpp-python has no binary wheel on PyPI (it compiles llama.cpp, minutes on

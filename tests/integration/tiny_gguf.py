@@ -1,11 +1,12 @@
 """Build a tiny llama-architecture GGUF model locally: random weights, the kit's shipped
 tokenizer, nothing downloaded.
 
-It lets a real inference engine (llama.cpp, through `llama-cpp-python`'s OpenAI-compatible
-server) run on a CPU in a test. Its text is nonsense, but only whole-word tokens
-(`" word"`) can win the output projection (every other row is zero, so its logit is 0
-while the words' logits spread widely), so it never emits EOS and its text re-tokenizes
-to exactly the tokens it generated: a client's token count can be checked exactly.
+It lets a real inference engine (llama.cpp: its own server through xllamacpp, or
+`llama-cpp-python`'s OpenAI-compatible server) run on a CPU in a test. Its text is
+nonsense, but only whole-word tokens (`" word"`) can win the output projection (every
+other row is zero, so its logit is 0 while the words' logits spread widely), so it never
+emits EOS and its text re-tokenizes to exactly the tokens it generated: a client's token
+count can be checked exactly.
 """
 
 from __future__ import annotations
