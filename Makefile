@@ -70,6 +70,8 @@ NPU_FILE   := $(WORK_DIR)/compose.npus.yaml
 COMPOSE_FILES := -f compose.yaml $(if $(ASCEND_RUNTIME),-f compose.ascend-runtime.yaml,-f $(NPU_FILE))
 # The settings compose.yaml reads, passed explicitly so that `make -n` shows them.
 # API_KEY is not listed: it reaches compose through the environment, never a command line.
+# The kit's client reads the key as OPENAI_API_KEY (as the OpenAI SDK and sglang.bench_serving do).
+export OPENAI_API_KEY ?= $(API_KEY)
 COMPOSE_ENV = MODEL='$(MODEL)' MODEL_REVISION='$(MODEL_REVISION)' MODELS_DIR='$(abspath $(MODELS_DIR))' \
   TP=$(TP) NPUS=$(NPUS) NPU_DEVICE=$(NPU_DEVICE) MEM_FRACTION=$(MEM_FRACTION) PORT=$(PORT) \
   SGLANG_FLAGS='$(SGLANG_FLAGS)' SGLANG_EXTRA_ARGS='$(SGLANG_EXTRA_ARGS)' \

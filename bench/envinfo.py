@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import __version__
+from bench.client.api import server_get
 from bench.memory.npu_smi import parse_npu_smi_board, parse_npu_smi_info, run_npu_smi
 
 PROBE_TIMEOUT_S = 5.0
@@ -198,7 +199,7 @@ def server_self_report(base_url: str, timeout: float = PROBE_TIMEOUT_S) -> tuple
     for path in ("/get_server_info", "/server_info"):
         url = base_url.rstrip("/") + path
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp:
+            with urllib.request.urlopen(server_get(url), timeout=timeout) as resp:
                 data = json.loads(resp.read(10 * 1024 * 1024))
             if isinstance(data, dict):
                 return data, ""

@@ -54,6 +54,7 @@ def fetch_server_info(source: str) -> dict:
     import urllib.request
     from urllib.parse import urlsplit
 
+    from bench.client.api import server_get
     from bench.errors import InputError
 
     if not source.startswith(("http://", "https://")):
@@ -66,7 +67,7 @@ def fetch_server_info(source: str) -> dict:
     for path in paths:
         url = f"{parts.scheme}://{parts.netloc}{path}"
         try:
-            with urllib.request.urlopen(url, timeout=SERVER_INFO_TIMEOUT_S) as resp:
+            with urllib.request.urlopen(server_get(url), timeout=SERVER_INFO_TIMEOUT_S) as resp:
                 body = resp.read(MAX_SERVER_INFO_BYTES + 1)
         except urllib.error.HTTPError as exc:
             last = f"{url}: HTTP {exc.code}"

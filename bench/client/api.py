@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import urllib.request
 import uuid
 from typing import Any
 
@@ -14,6 +16,22 @@ def request_id() -> str:
     """A fresh X-Request-Id. A UUID, because some servers reject anything else (those built
     on starlette-context, such as llama-cpp-python's, answer 400 with an empty body)."""
     return str(uuid.uuid4())
+
+
+API_KEY_ENV = "OPENAI_API_KEY"
+
+
+def auth_headers() -> dict[str, str]:
+    """`Authorization: Bearer KEY` when OPENAI_API_KEY is set, as SGLang's `--api-key`, vLLM's
+    and the OpenAI SDK expect (sglang.bench_serving reads the same variable). The key comes
+    from the environment only, so it never lands in a command line or a result document."""
+    key = os.environ.get(API_KEY_ENV, "").strip()
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def server_get(url: str) -> urllib.request.Request:
+    """A GET request to the server (self-report, model list) carrying the API key, if any."""
+    return urllib.request.Request(url, headers=auth_headers())
 
 
 def endpoint_url(base_url: str, api: str) -> str:

@@ -11,12 +11,13 @@ hook, just before the request goes out, so the SDK's own request building is not
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.client.api import request_body, request_id
+from bench.client.api import API_KEY_ENV, request_body, request_id
 from bench.client.runinfo import (
     discover_model,
     resolve_tokenizer,
@@ -72,7 +73,8 @@ def _client(config: LatencyConfig, sent: dict[str, int]) -> Any:
     http = httpx.Client(event_hooks={"request": [on_request]}, timeout=config.timeout)
     return openai.OpenAI(
         base_url=config.base_url.rstrip("/") + "/v1",
-        api_key="not-needed",  # OpenAI-compatible servers on 127.0.0.1 ignore it
+        # The SDK requires a key; servers started without --api-key ignore it.
+        api_key=os.environ.get(API_KEY_ENV) or "not-needed",
         timeout=config.timeout,
         max_retries=0,
         http_client=http,

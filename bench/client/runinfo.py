@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bench import __version__
+from bench.client.api import server_get
 from bench.errors import BenchError, UsageError
 from bench.records import RECORDS_FORMAT
 
@@ -29,7 +30,7 @@ def discover_model(base_url: str, timeout_s: float = MODELS_TIMEOUT_S) -> str:
     """The first model id the server lists at /v1/models (what SGLang serves)."""
     url = base_url.rstrip("/") + "/v1/models"
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+        with urllib.request.urlopen(server_get(url), timeout=timeout_s) as response:
             body = json.loads(response.read(1 << 20))
         return str(body["data"][0]["id"])
     except (urllib.error.URLError, OSError) as exc:

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.client.api import auth_headers
 from bench.client.counting import TokenCounter, chunk_token_counts
 from bench.client.sse import StreamState
 from bench.records import Record
@@ -103,7 +104,7 @@ async def send_request(
     before the request is handed to aiohttp, `send_ns` when aiohttp wrote its last byte."""
     state = StreamState()
     status: int | None = None
-    headers = {"X-Request-Id": spec.rid, "Content-Type": "application/json"}
+    headers = {"X-Request-Id": spec.rid, "Content-Type": "application/json", **auth_headers()}
     data = spec.payload if spec.payload is not None else json.dumps(spec.body).encode()
     trace: dict[str, int] = {}
     submit_ns = time.perf_counter_ns()

@@ -49,6 +49,7 @@ class Stub:
     words: list[str] = field(default_factory=list)
     seen: list[dict[str, Any]] = field(default_factory=list)  # request bodies + headers
     sent_tokens: dict[str, int] = field(default_factory=dict)  # response id -> tokens
+    models_authorization: list[str | None] = field(default_factory=list)  # GET /v1/models
     base_url: str = ""
 
 
@@ -76,7 +77,13 @@ async def _handle(request: web.Request, stub: Stub) -> web.StreamResponse:
 async def _stream(request: web.Request, stub: Stub) -> web.StreamResponse:
     body = await request.json()
     chat = request.path.endswith("chat/completions")
-    stub.seen.append({"body": body, "rid": request.headers.get("X-Request-Id")})
+    stub.seen.append(
+        {
+            "body": body,
+            "rid": request.headers.get("X-Request-Id"),
+            "authorization": request.headers.get("Authorization"),
+        }
+    )
     n = int(body.get("max_tokens", 16))
     rid = f"resp-{len(stub.seen)}"
     stub.sent_tokens[rid] = n
@@ -172,7 +179,8 @@ class StubServer:
         async def handler(request: web.Request) -> web.StreamResponse:
             return await _handle(request, self.stub)
 
-        async def models(_request: web.Request) -> web.Response:
+        async def models(request: web.Request) -> web.Response:
+            self.stub.models_authorization.append(request.headers.get("Authorization"))
             return web.json_response({"data": [{"id": "stub-model"}]})
 
         app.router.add_post("/v1/chat/completions", handler)

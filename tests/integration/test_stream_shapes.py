@@ -84,6 +84,23 @@ def test_the_request_carries_an_id_header_and_asks_for_usage(tmp_path):
     assert all(r.response_id in stub.sent_tokens for r in records)
 
 
+def test_the_api_key_comes_from_openai_api_key_and_goes_to_every_request(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-123")
+    with StubServer("sglang") as stub:
+        throughput(stub, tmp_path)
+        latency(stub, tmp_path)
+    assert len(stub.seen) == 3 + 3  # three throughput requests, one warm-up and two runs
+    assert {s["authorization"] for s in stub.seen} == {"Bearer sk-test-123"}
+    assert set(stub.models_authorization) == {"Bearer sk-test-123"}
+
+
+def test_without_openai_api_key_the_load_generator_sends_no_authorization(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with StubServer("sglang") as stub:
+        throughput(stub, tmp_path)
+    assert {s["authorization"] for s in stub.seen} == {None}
+
+
 @pytest.mark.parametrize(("shape", "kind"), sorted(FAILING.items()))
 def test_every_failing_shape_is_a_failure_of_its_kind(shape, kind, tmp_path):
     with StubServer(shape) as stub:
