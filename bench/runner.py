@@ -89,6 +89,7 @@ def throughput_run(
         "max_concurrency": spec.max_concurrency,
         "seed": spec.seed,
         "warmup": spec.warmup,
+        "ignore_eos": spec.ignore_eos,
     }
     if spec.driver == "sglang":
         from bench.drivers.sglang_bench_serving import SglangRun, run_sglang
@@ -129,6 +130,7 @@ def latency_run(
         warmup=spec.warmup,
         timeout=spec.timeout_s,
         seed=spec.seed,
+        ignore_eos=spec.ignore_eos,
         name=spec.name,
     )
     return with_profile_notes(run_latency(config, records / f"{spec.name}.jsonl"), spec.notes)

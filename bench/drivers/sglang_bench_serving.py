@@ -68,6 +68,7 @@ class SglangRun:
     seed: int = 1
     warmup: int = 1
     timeout_s: float = 600.0
+    ignore_eos: bool = True
     model: str | None = None
     tokenizer: str | None = None
     as_written: bool = False
@@ -146,6 +147,8 @@ def build_argv(run: SglangRun, output_file: Path, install: SglangInstall) -> lis
         argv += ["--model", run.model]
     if run.tokenizer:
         argv += ["--tokenizer", run.tokenizer]
+    if not run.ignore_eos:
+        argv += ["--disable-ignore-eos"]
     if install.has_warmup_flag:
         argv += ["--warmup-requests", str(run.warmup)]
     argv += ["--output-file", str(output_file), "--output-details", "--disable-tqdm"]

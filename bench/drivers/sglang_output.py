@@ -299,7 +299,7 @@ def _workload(result: dict[str, Any], inv: Invocation, sent: int) -> dict[str, A
         "warmup_requests": inv.warmup_requests,
         "seed": inv.seed,
         "api": BACKEND_API.get(backend, "completions"),
-        "ignore_eos": BACKEND_API.get(backend) != "chat",
+        "ignore_eos": BACKEND_API.get(backend) != "chat" and "--disable-ignore-eos" not in inv.argv,
         "stream": True,
         "timeout_s": SGLANG_REQUEST_TIMEOUT_S,
         "tokenizer": inv.tokenizer,

@@ -61,6 +61,7 @@ class ThroughputRun:
     seed: int = 1
     warmup: int = 1
     timeout_s: float = 600.0
+    ignore_eos: bool = True
     as_written: bool = False
     notes: str | None = None
 
@@ -77,6 +78,7 @@ class LatencyRun:
     warmup: int = 2
     seed: int = 1
     timeout_s: float = 600.0
+    ignore_eos: bool = True
     notes: str | None = None
 
 
@@ -123,6 +125,7 @@ _THROUGHPUT_KEYS: dict[str, tuple[type, ...]] = {
     "seed": (int,),
     "warmup": (int,),
     "timeout_s": (float, int),
+    "ignore_eos": (bool,),
     "as_written": (bool,),
     "notes": (str,),
 }
@@ -135,6 +138,7 @@ _LATENCY_KEYS: dict[str, tuple[type, ...]] = {
     "warmup": (int,),
     "seed": (int,),
     "timeout_s": (float, int),
+    "ignore_eos": (bool,),
     "notes": (str,),
 }
 _TOP_KEYS = ("profile", "server", "throughput", "latency")

@@ -127,6 +127,24 @@ def test_a_server_that_is_not_the_simulator_gives_a_measured_document(tmp_path):
     assert errors and all("32 tokens" in f.message for f in errors)
 
 
+def test_a_profile_can_turn_ignore_eos_off_for_servers_that_reject_it(tmp_path):
+    path = tmp_path / "no-eos.toml"
+    text = TINY.format(timeout=30).replace("timeout_s = 30", "timeout_s = 30\nignore_eos = false")
+    path.write_text(text)
+    out = tmp_path / "doc.json"
+    with StubServer("sglang") as stub:
+        code = main(
+            ["run", "--profile", str(path), "--base-url", stub.base_url,
+             "--tokenizer", str(tokenizer_dir()), "--out", str(out)]
+        )  # fmt: skip
+    assert code == 0
+    assert len(stub.seen) == 6 + 1 + 1 + 2  # warm-up and 6 prompts, warm-up and 2 runs
+    assert all("ignore_eos" not in s["body"] for s in stub.seen)
+    doc = load_document(out)
+    runs = doc["measurements"]["throughput"] + doc["measurements"]["latency"]
+    assert [r["workload"]["ignore_eos"] for r in runs] == [False, False]
+
+
 def test_failed_requests_are_recorded_and_the_exit_code_says_so(tmp_path, capsys):
     out = tmp_path / "doc.json"
     with StubServer("http_500") as stub:

@@ -56,6 +56,12 @@ def test_rate_model_tokenizer_and_api_are_passed():
     assert (f["--model"], f["--tokenizer"]) == ("m", "/tok")
 
 
+def test_ignore_eos_is_sglangs_default_and_can_be_turned_off():
+    assert "--disable-ignore-eos" not in build_argv(SglangRun(base_url="http://h:1"), OUT, NEW)
+    run = SglangRun(base_url="http://h:1", ignore_eos=False)
+    assert flags(build_argv(run, OUT, NEW))["--disable-ignore-eos"] is True
+
+
 def test_warmup_flag_only_where_the_release_has_it():
     assert "--warmup-requests" not in build_argv(SglangRun(base_url="http://h:1"), OUT, OLD)
 

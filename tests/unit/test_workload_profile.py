@@ -53,6 +53,12 @@ def test_defaults_are_filled_in_and_listed_in_the_resolved_dict(tmp_path):
     assert resolved["throughput"][0]["range_ratio"] == 1.0
 
 
+def test_ignore_eos_is_on_unless_a_run_turns_it_off(tmp_path):
+    assert load_profile(write(tmp_path, MINIMAL)).throughput[0].ignore_eos is True
+    text = MINIMAL + "ignore_eos = false\n"
+    assert load_profile(write(tmp_path, text)).throughput[0].ignore_eos is False
+
+
 def test_unknown_key_is_rejected_with_its_name_and_the_file(tmp_path):
     path = write(tmp_path, MINIMAL + "num_promtps = 5\n")
     with pytest.raises(InputError) as err:
