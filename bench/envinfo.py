@@ -10,17 +10,16 @@ only from an allow-list, and values that look like secrets are redacted.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import platform
 import re
 import subprocess
-import urllib.request
 from importlib import metadata
 from pathlib import Path
 
 from bench import __version__
-from bench.client.api import server_get
+from bench.client.api import get_server_info
+from bench.errors import InputError
 from bench.memory.npu_smi import parse_npu_smi_board, parse_npu_smi_info, run_npu_smi
 
 PROBE_TIMEOUT_S = 5.0
@@ -194,19 +193,11 @@ def _accelerator() -> tuple[dict, dict]:
 
 
 def server_self_report(base_url: str, timeout: float = PROBE_TIMEOUT_S) -> tuple[dict | None, str]:
-    """(/get_server_info or /server_info JSON, None) or (None, reason)."""
-    last = ""
-    for path in ("/get_server_info", "/server_info"):
-        url = base_url.rstrip("/") + path
-        try:
-            with urllib.request.urlopen(server_get(url), timeout=timeout) as resp:
-                data = json.loads(resp.read(10 * 1024 * 1024))
-            if isinstance(data, dict):
-                return data, ""
-            last = f"{url}: not a JSON object"
-        except Exception as exc:  # any failure is a reason to record, not a crash
-            last = f"{url}: {getattr(exc, 'reason', exc)}"
-    return None, last
+    """(/get_server_info or /server_info JSON, "") or (None, the reason there is none)."""
+    try:
+        return get_server_info(base_url, timeout), ""
+    except InputError as exc:  # no self-report is a reason to record, not a crash
+        return None, str(exc)
 
 
 def _image(container: str | None) -> tuple[dict, dict]:
@@ -252,8 +243,16 @@ def _git() -> tuple[str | None, bool | None]:
     return commit.strip(), (bool(status.strip()) if status is not None else None)
 
 
-def capture_environment(base_url: str | None = None, container: str | None = None) -> dict:
-    """`system`, `software` and `provenance` sections; nulls with reasons, never a crash."""
+def capture_environment(
+    base_url: str | None = None,
+    container: str | None = None,
+    *,
+    self_report: tuple[dict | None, str] | None = None,
+) -> dict:
+    """`system`, `software` and `provenance` sections; nulls with reasons, never a crash.
+
+    `self_report` is what `server_self_report(base_url)` returned, when the caller already
+    asked the server (so it is not asked twice)."""
     host, host_missing = _host()
     accel, accel_missing = _accelerator()
     product, why = product_name()
@@ -270,7 +269,7 @@ def capture_environment(base_url: str | None = None, container: str | None = Non
     sw_missing: dict[str, str] = {}
     engine = {"name": "unknown", "version": None}
     if base_url:
-        info, why = server_self_report(base_url)
+        info, why = self_report or server_self_report(base_url)
         if info and info.get("simulated"):
             sim = info.get("simulator") or {}
             engine = {"name": "bench-sim", "version": sim.get("kit_version") or info.get("version")}

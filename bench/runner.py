@@ -212,7 +212,7 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
             "no tokenizer: pass --tokenizer DIR or --model-dir DIR (a directory holding the "
             "model's tokenizer.json); the server did not report one that exists here"
         )
-    environment = capture_environment(opts.base_url)
+    environment = capture_environment(opts.base_url, self_report=(self_report, why))
     server, server_notes = result.server_section(self_report, _expected(profile))
     notes += server_notes
     records.mkdir(parents=True, exist_ok=False)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 
-MAX_SERVER_INFO_BYTES = 10 * 1024 * 1024
 SERVER_INFO_TIMEOUT_S = 10.0
 
 
@@ -49,42 +48,17 @@ def _read_text(path: str, what: str) -> str:
 
 def fetch_server_info(source: str) -> dict:
     """A server's self-report from a URL (with a timeout) or a saved JSON file."""
-    import json
-    import urllib.error
-    import urllib.request
     from urllib.parse import urlsplit
 
-    from bench.client.api import server_get
-    from bench.errors import InputError
+    from bench.client.api import SERVER_INFO_PATHS, get_server_info
 
     if not source.startswith(("http://", "https://")):
         from bench.jsonio import load_document
 
         return load_document(source)
     parts = urlsplit(source)
-    paths = [parts.path] if parts.path not in ("", "/") else ["/get_server_info", "/server_info"]
-    last = ""
-    for path in paths:
-        url = f"{parts.scheme}://{parts.netloc}{path}"
-        try:
-            with urllib.request.urlopen(server_get(url), timeout=SERVER_INFO_TIMEOUT_S) as resp:
-                body = resp.read(MAX_SERVER_INFO_BYTES + 1)
-        except urllib.error.HTTPError as exc:
-            last = f"{url}: HTTP {exc.code}"
-            continue
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise InputError(f"cannot reach {url}: {reason}") from None
-        if len(body) > MAX_SERVER_INFO_BYTES:
-            raise InputError(f"{url}: response larger than 10 MiB")
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise InputError(f"{url}: response is not JSON") from None
-        if not isinstance(data, dict):
-            raise InputError(f"{url}: response is not a JSON object")
-        return data
-    raise InputError(f"no server info at {source} ({last})")
+    paths = (parts.path,) if parts.path not in ("", "/") else SERVER_INFO_PATHS
+    return get_server_info(f"{parts.scheme}://{parts.netloc}", SERVER_INFO_TIMEOUT_S, paths)
 
 
 def _show(value) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import urllib.error
 import urllib.request
 import uuid
 from typing import Any
 
-from bench.errors import UsageError
+from bench.errors import InputError, UsageError
 
 ENDPOINTS = {"chat": "/v1/chat/completions", "completions": "/v1/completions"}
 
@@ -32,6 +35,41 @@ def auth_headers() -> dict[str, str]:
 def server_get(url: str) -> urllib.request.Request:
     """A GET request to the server (self-report, model list) carrying the API key, if any."""
     return urllib.request.Request(url, headers=auth_headers())
+
+
+SERVER_INFO_PATHS = ("/get_server_info", "/server_info")  # the second: older SGLang
+MAX_SERVER_INFO_BYTES = 10 * 1024 * 1024
+
+
+def get_server_info(
+    base_url: str, timeout_s: float, paths: tuple[str, ...] = SERVER_INFO_PATHS
+) -> dict[str, Any]:
+    """The server's self-report: the first of `paths` that answers, as a JSON object.
+
+    An HTTP error moves on to the next path; anything else (unreachable, too large, not a
+    JSON object) is an InputError naming the URL, as is no path answering at all."""
+    last = ""
+    for path in paths:
+        url = base_url.rstrip("/") + path
+        try:
+            with urllib.request.urlopen(server_get(url), timeout=timeout_s) as resp:
+                body = resp.read(MAX_SERVER_INFO_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            last = f"{url}: HTTP {exc.code}"
+            continue
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise InputError(f"cannot reach {url}: {reason}") from None
+        if len(body) > MAX_SERVER_INFO_BYTES:
+            raise InputError(f"{url}: response larger than 10 MiB")
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise InputError(f"{url}: response is not JSON") from None
+        if not isinstance(data, dict):
+            raise InputError(f"{url}: response is not a JSON object")
+        return data
+    raise InputError(f"no server info at {base_url} ({last})")
 
 
 def endpoint_url(base_url: str, api: str) -> str:
