@@ -121,15 +121,15 @@ demo: venv ## the whole pipeline against the simulator; ends with a report (numb
 
 .PHONY: test
 test: venv-test ## every test and static check (ruff, pytest incl. hadolint and compose config)
-	$(PY) -m ruff check bench tests tools
-	$(PY) -m ruff format --check bench tests tools
+	$(PY) -m ruff check bench tests tools benchmarks
+	$(PY) -m ruff format --check bench tests tools benchmarks
 	$(PY) -m pytest -q
 
 ##@ On an Atlas 800T A2 (Docker, npu-smi, arm64)
 
 .PHONY: all
 all: preflight ## image -> model -> serve -> bench -> memory -> validate -> report -> down (down also on failure)
-	@status=0; trap 'status=130' INT TERM; \
+	@status=0; interrupted=; trap 'interrupted=1' INT TERM; \
 	{ $(MAKE) --no-print-directory image \
 	  && $(MAKE) --no-print-directory model \
 	  && $(MAKE) --no-print-directory serve \
@@ -137,6 +137,7 @@ all: preflight ## image -> model -> serve -> bench -> memory -> validate -> repo
 	  && $(MAKE) --no-print-directory memory \
 	  && $(MAKE) --no-print-directory validate FILES=$(RESULT) \
 	  && $(MAKE) --no-print-directory report RESULTS_DIR=$(RUN_DIR) REPORT=$(RUN_DIR)/$(RUN_NAME).md; } || status=$$?; \
+	if [ -n "$$interrupted" ]; then status=130; fi; \
 	$(MAKE) --no-print-directory down; \
 	if [ $$status -eq 0 ]; then $(ALL_DONE); \
 	else echo "make all: failed (exit $$status); server log kept in $(SERVER_LOG)" >&2; fi; \
@@ -251,8 +252,8 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 .PHONY: lint
 lint: venv-test ## ruff on the package, tests and tools; hadolint on Dockerfile.ascend
-	$(PY) -m ruff check bench tests tools
-	$(PY) -m ruff format --check bench tests tools
+	$(PY) -m ruff check bench tests tools benchmarks
+	$(PY) -m ruff format --check bench tests tools benchmarks
 	$(VENV)/bin/hadolint --failure-threshold warning Dockerfile.ascend
 
 .PHONY: clean

@@ -17,3 +17,12 @@ class UsageError(BenchError):
 
 class InputError(BenchError):
     """Untrusted input (a result file, a log, a stream) that cannot be read: exit code 1."""
+
+
+class OutputExistsError(BenchError):
+    """An output the command would create exists already; nothing is ever overwritten that
+    the user did not name for it. Exit code 1, from every command."""
+
+    def __init__(self, path: object, hint: str = "name another output file or move it away"):
+        super().__init__(f"{path} already exists; {hint}")
+        self.path = path

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError, InputError
+from bench.errors import BenchError, InputError, OutputExistsError
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024  # 10 MiB: a result document is a few hundred KiB at most
 
@@ -112,34 +112,51 @@ def dumps(obj: Any) -> str:
         raise BenchError(f"cannot write JSON: {exc}") from None
 
 
-def write_json_atomic(path: str | os.PathLike[str], obj: Any, *, overwrite: bool) -> Path:
-    """Write `dumps(obj)` + newline to `path` atomically (temporary file, then rename).
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, overwrite: bool) -> Path:
+    """Write `data` to `path` atomically (temporary file in the same directory, fsync,
+    then rename), so a reader never sees half a file and a crash leaves the old one.
 
     With `overwrite=False` an existing file is never replaced, even one that appears while
     writing (the final step is a hard link, which fails if the name exists).
     """
     target = Path(path)
-    text = dumps(obj) + "\n"
     if not overwrite and target.exists():
-        raise BenchError(f"{target} already exists; choose another name or remove it first")
+        raise OutputExistsError(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         if overwrite:
             os.replace(tmp, target)
         else:
-            try:
-                os.link(tmp, target)
-            except FileExistsError:
-                raise BenchError(f"{target} already exists; choose another name") from None
+            _link_new(tmp, target, data)
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def _link_new(tmp: Path, target: Path, data: bytes) -> None:
+    """Give `tmp` the name `target` only if no file has it (a hard link fails on an existing
+    name); where the file system has no hard links, an exclusive create does the same."""
+    try:
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            raise
+        except OSError:
+            with target.open("xb") as f:
+                f.write(data)
+    except FileExistsError:
+        raise OutputExistsError(target) from None
+
+
+def write_json_atomic(path: str | os.PathLike[str], obj: Any, *, overwrite: bool) -> Path:
+    """Write `dumps(obj)` + newline to `path` atomically (see `write_atomic`)."""
+    return write_atomic(path, (dumps(obj) + "\n").encode("utf-8"), overwrite=overwrite)
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

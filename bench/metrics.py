@@ -15,10 +15,9 @@ from typing import Any
 import numpy as np
 
 from bench.records import Record
+from bench.units import NS_PER_MS, NS_PER_S
 
 PERCENTILE_METHOD = "linear interpolation between closest ranks (numpy.percentile default)"
-NS_PER_MS = 1_000_000
-NS_PER_S = 1_000_000_000
 
 
 def summarize(values: Iterable[float]) -> dict[str, Any] | None:
@@ -177,6 +176,43 @@ def achieved_rate_rps(records: Sequence[Record]) -> float | None:
     return (len(sends) - 1) / ((sends[-1] - sends[0]) / NS_PER_S)
 
 
+def request_throughput_rps(completed: int, duration_s: float) -> float:
+    """Formula: completed requests / duration (s)."""
+    return completed / duration_s
+
+
+def token_throughput_tok_s(tokens: int, duration_s: float) -> float:
+    """Formula: tokens / duration (s). Total throughput is (N_in + N_out) / duration."""
+    return tokens / duration_s
+
+
+def throughput_figures(
+    completed: int, total_input: int, total_output: int, duration_s: float
+) -> dict[str, float]:
+    """The four throughputs of a run over its measured window, in the schema's order."""
+    return {
+        "request_throughput_rps": request_throughput_rps(completed, duration_s),
+        "input_throughput_tok_s": token_throughput_tok_s(total_input, duration_s),
+        "output_throughput_tok_s": token_throughput_tok_s(total_output, duration_s),
+        "total_throughput_tok_s": token_throughput_tok_s(total_input + total_output, duration_s),
+    }
+
+
+def interactivity_tok_s(median_tpot_ms: float | None) -> float | None:
+    """Formula: 1000 / median TPOT (ms): the tokens per second one user sees.
+
+    None without a TPOT, or when it is 0 (every reply arrived in one read: no rate to see)."""
+    return 1000.0 / median_tpot_ms if median_tpot_ms else None
+
+
+def per_npu_tok_s(rate_tok_s: float | None, accelerators: int | None) -> float | None:
+    """Formula: rate / accelerators the server uses (tp_size x dp_size). None when either
+    is unknown."""
+    if rate_tok_s is None or not accelerators:
+        return None
+    return rate_tok_s / accelerators
+
+
 def combined_source(sources: Iterable[str]) -> str:
     """One source for a run: the common one, `mixed` when they differ, `unknown` if none."""
     distinct = sorted(set(sources))
@@ -248,10 +284,7 @@ def run_metrics(
         "total_output_tokens": total_out,
     }
     if duration_s > 0:
-        out["request_throughput_rps"] = len(completed) / duration_s
-        out["input_throughput_tok_s"] = total_in / duration_s
-        out["output_throughput_tok_s"] = total_out / duration_s
-        out["total_throughput_tok_s"] = (total_in + total_out) / duration_s
+        out.update(throughput_figures(len(completed), total_in, total_out, duration_s))
         out["achieved_concurrency"] = (
             sum(v for v in e2e_values if v is not None) / NS_PER_S / duration_s
         )
@@ -269,12 +302,10 @@ def run_metrics(
         if stats is not None:
             out[key] = stats
     out["tpot_excluded_requests"] = sum(1 for t in tpots if t is None)
-    median_tpot = out.get("tpot_ms", {}).get("median")
-    out["interactivity_tok_s"] = 1000.0 / median_tpot if median_tpot else None
-    if accelerators and "output_throughput_tok_s" in out:
-        out["output_throughput_per_npu_tok_s"] = out["output_throughput_tok_s"] / accelerators
-    else:
-        out["output_throughput_per_npu_tok_s"] = None
+    out["interactivity_tok_s"] = interactivity_tok_s(out.get("tpot_ms", {}).get("median"))
+    out["output_throughput_per_npu_tok_s"] = per_npu_tok_s(
+        out.get("output_throughput_tok_s"), accelerators
+    )
     if slo and any(v is not None for v in slo.values()) and duration_s > 0:
         good = sum(1 for r in completed if meets_slo(r, slo))
         out["goodput_rps"] = good / duration_s

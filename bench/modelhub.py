@@ -20,18 +20,18 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.errors import BenchError, InputError, UsageError
-from bench.jsonio import load_document, write_json_atomic
+from bench.jsonio import load_document, sha256_file, write_atomic, write_json_atomic
+from bench.units import GIB
+from bench.utc import utc_now
 
 MANIFEST_NAME = "MANIFEST.sha256"
 SOURCE_NAME = "MODEL_SOURCE.json"
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _MANIFEST_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -99,14 +99,6 @@ def manifest_files(directory: Path) -> list[str]:
     return sorted(out)
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def format_manifest(hashes: Iterable[tuple[str, str]]) -> str:
     """`sha256sum` format: `<hex>  <path>` per line (pure)."""
     return "".join(f"{digest}  {rel}\n" for rel, digest in hashes)
@@ -131,7 +123,7 @@ def parse_manifest(text: str, source: str = MANIFEST_NAME) -> dict[str, str]:
 
 
 def hash_files(directory: Path) -> dict[str, str]:
-    hashes = {rel: sha256_of(directory / rel) for rel in manifest_files(directory)}
+    hashes = {rel: sha256_file(directory / rel) for rel in manifest_files(directory)}
     if not hashes:
         raise BenchError(f"{directory} holds no model files after the download")
     return hashes
@@ -139,7 +131,11 @@ def hash_files(directory: Path) -> dict[str, str]:
 
 def write_manifest(directory: Path, hashes: dict[str, str] | None = None) -> dict[str, str]:
     hashes = hash_files(directory) if hashes is None else hashes
-    _write_atomic(directory / MANIFEST_NAME, format_manifest(sorted(hashes.items())))
+    write_atomic(
+        directory / MANIFEST_NAME,
+        format_manifest(sorted(hashes.items())).encode("utf-8"),
+        overwrite=True,
+    )
     return hashes
 
 
@@ -155,7 +151,7 @@ def verify_manifest(directory: Path) -> dict[str, str]:
         path = directory / rel
         if not path.is_file():
             raise InputError(f"{path}: listed in {MANIFEST_NAME} but missing")
-        actual = sha256_of(path)
+        actual = sha256_file(path)
         if actual != digest:
             raise InputError(
                 f"{path}: corrupted (sha256 {actual[:12]}..., {MANIFEST_NAME} says "
@@ -201,7 +197,7 @@ def source_record(
         "revision_kind": revision.kind,
         "pinned": revision.pinned,
         "resolved_commit": revision.commit,
-        "downloaded_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "downloaded_utc": utc_now(),
         "files": len(hashes),
         "total_bytes": sum((directory / rel).stat().st_size for rel in hashes),
         "manifest_sha256": manifest_digest,
@@ -279,7 +275,7 @@ def ensure_model(
     resolved = f", resolved to commit {revision.commit}" if revision.commit else ""
     log(
         f"wrote {directory / MANIFEST_NAME} ({len(hashes)} files, "
-        f"{record['total_bytes'] / 2**30:.2f} GiB){resolved}"
+        f"{record['total_bytes'] / GIB:.2f} GiB){resolved}"
     )
     if not revision.pinned and not revision.commit:
         log(
@@ -321,9 +317,3 @@ class HubClient:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text[:300]
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)

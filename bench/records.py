@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from bench.errors import InputError
+from bench.errors import InputError, OutputExistsError
 
 RECORDS_FORMAT = "bench-records-v1"
 
@@ -132,9 +132,7 @@ class RecordWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file: IO[bytes] | None = open(self.path, "wb" if overwrite else "xb")  # noqa: SIM115
         except FileExistsError:
-            raise InputError(
-                f"records file {self.path} already exists; name another --records file"
-            ) from None
+            raise OutputExistsError(self.path, "name another --records file") from None
         except OSError as exc:
             raise InputError(f"cannot create records file {self.path}: {exc.strerror}") from None
 

@@ -8,13 +8,14 @@ pair can be moved together. `bench.cli.run` does the I/O and calls these.
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import re
 from pathlib import Path
 from typing import Any
 
-from bench.errors import UsageError
+from bench.errors import OutputExistsError, UsageError
+from bench.metrics import per_npu_tok_s
+from bench.utc import utc_now
 
 SCHEMA_VERSION = "1.0"
 
@@ -53,10 +54,6 @@ _INT_ARGS = {
     "context_length",
     "chunked_prefill_size",
 }
-
-
-def utc_now() -> str:
-    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def is_simulator(self_report: dict[str, Any] | None) -> bool:
@@ -108,10 +105,10 @@ def accelerator_count(self_report: dict[str, Any] | None) -> int | None:
 def with_per_npu_rate(run: dict[str, Any], accelerators: int | None) -> dict[str, Any]:
     """The run with output throughput per NPU filled in when the NPU count is known."""
     metrics = run.get("metrics", {})
-    rate = metrics.get("output_throughput_tok_s")
-    if not accelerators or rate is None or metrics.get("output_throughput_per_npu_tok_s"):
+    per_npu = per_npu_tok_s(metrics.get("output_throughput_tok_s"), accelerators)
+    if per_npu is None or metrics.get("output_throughput_per_npu_tok_s"):
         return run
-    return {**run, "metrics": {**metrics, "output_throughput_per_npu_tok_s": rate / accelerators}}
+    return {**run, "metrics": {**metrics, "output_throughput_per_npu_tok_s": per_npu}}
 
 
 def server_section(
@@ -201,9 +198,9 @@ def output_paths(
         path = Path(out)
         records = path.with_name(path.name.removesuffix(".json") + ".records")
         if path.exists():
-            raise UsageError(f"{path} exists; name another --out file")
+            raise OutputExistsError(path, "name another --out file")
         if records.exists():
-            raise UsageError(f"{records} exists; move it away or name another --out file")
+            raise OutputExistsError(records, "move it away or name another --out file")
         return path, records
     base = Path(results_dir)
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-") or "result"

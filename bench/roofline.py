@@ -27,7 +27,6 @@ The peaks themselves are uncertain for Ascend 910B (bench/data/hardware.toml say
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 HARDWARE_FILE = Path(__file__).parent / "data" / "hardware.toml"
@@ -49,8 +48,9 @@ LEAVES_OUT = [
 
 
 def load_hardware(path: Path = HARDWARE_FILE) -> dict[str, dict]:
-    with open(path, "rb") as f:
-        return tomllib.load(f)
+    from bench.strict_toml import load_toml
+
+    return load_toml(path)
 
 
 def _norm(name: str) -> str:

@@ -10,7 +10,6 @@ as requests finish, so a failure or Ctrl-C leaves them on disk; the error says w
 
 from __future__ import annotations
 
-import math
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -18,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import result
-from bench.errors import BenchError, InputError, UsageError
+from bench.client.target import Target, resolve_target
+from bench.errors import BenchError, InputError
+from bench.utc import utc_stamp
 from bench.workload.profile import LatencyRun, Profile, ThroughputRun
 
 
@@ -47,93 +48,32 @@ class RunOutcome:
     failed_requests: int
 
 
-def pick_tokenizer(
-    option: str | None,
-    self_report: dict[str, Any] | None,
-    model_dir: Path | None = None,
-    model: str | None = None,
-) -> str | None:
-    """--tokenizer; else --model-dir (or --model, when it is a local directory) holding
-    tokenizer.json; else the tokenizer (or model) directory the server reports, when that
-    path exists on this host (the simulator reports its shipped tokenizer; SGLang its model
-    path, which may be inside a container)."""
-    if option:
-        return option
-    for candidate in (model_dir, model):
-        if candidate is not None and (Path(candidate) / "tokenizer.json").is_file():
-            return str(candidate)
-    report = self_report or {}
-    for key in ("tokenizer_path", "model_path"):
-        path = report.get(key)
-        if isinstance(path, str) and path and (Path(path) / "tokenizer.json").is_file():
-            return path
-    return None
-
-
-def throughput_run(
-    spec: ThroughputRun, opts: RunOptions, tokenizer: str | None, records: Path
+def measure_throughput(
+    spec: ThroughputRun, target: Target, records_dir: Path, dataset_path: str | None = None
 ) -> dict[str, Any]:
-    """One throughput run through the driver the profile names."""
-    # The workload as both drivers take it; what differs is spelled out below.
-    workload: dict[str, Any] = {
-        "base_url": opts.base_url,
-        "model": opts.model,
-        "tokenizer": tokenizer,
-        "api": spec.api,
-        "dataset": spec.dataset,
-        "dataset_path": opts.dataset_path or spec.dataset_path,
-        "input_len": spec.input_len,
-        "output_len": spec.output_len,
-        "range_ratio": spec.range_ratio,
-        "num_prompts": spec.num_prompts,
-        "max_concurrency": spec.max_concurrency,
-        "seed": spec.seed,
-        "warmup": spec.warmup,
-        "ignore_eos": spec.ignore_eos,
-    }
+    """One throughput run of a profile (or a study's cell) through the driver it names;
+    its records go to `records_dir/<name>.jsonl` (`.sglang.jsonl` for the sglang driver)."""
+    workload = spec.workload.with_dataset_path(dataset_path)
     if spec.driver == "sglang":
-        from bench.drivers.sglang_bench_serving import SglangRun, run_sglang
+        from bench.drivers.sglang_bench_serving import SglangOptions, run_sglang
 
-        sglang = SglangRun(
-            **workload,
-            request_rate=spec.request_rate,
-            timeout_s=spec.timeout_s,
-            as_written=spec.as_written,
-        )
-        run = run_sglang(sglang, records / f"{spec.name}.sglang.jsonl", spec.name)
+        options = SglangOptions(as_written=spec.as_written)
+        out = records_dir / f"{spec.name}.sglang.jsonl"
+        run = run_sglang(workload, target, out, spec.name, options)
     else:
-        from bench.client.loadgen import LoadConfig, run_throughput
+        from bench.client.loadgen import run_throughput
 
-        config = LoadConfig(
-            **workload,
-            request_rate=math.inf if spec.request_rate is None else spec.request_rate,
-            timeout=spec.timeout_s,
-            name=spec.name,
-        )
-        run = run_throughput(config, records / f"{spec.name}.jsonl")
+        run = run_throughput(workload, target, records_dir / f"{spec.name}.jsonl", name=spec.name)
+    run = result.with_per_npu_rate(run, result.accelerator_count(target.self_report))
     return with_profile_notes(run, spec.notes)
 
 
-def latency_run(
-    spec: LatencyRun, opts: RunOptions, tokenizer: str | None, records: Path
-) -> dict[str, Any]:
-    from bench.client.latency import LatencyConfig, run_latency
+def measure_latency(spec: LatencyRun, target: Target, records_dir: Path) -> dict[str, Any]:
+    """One latency run of a profile; its records go to `records_dir/<name>.jsonl`."""
+    from bench.client.latency import run_latency
 
-    config = LatencyConfig(
-        base_url=opts.base_url,
-        model=opts.model,
-        api=spec.api,
-        tokenizer=tokenizer,
-        input_tokens=spec.input_tokens,
-        output_tokens=spec.output_tokens,
-        runs=spec.runs,
-        warmup=spec.warmup,
-        timeout=spec.timeout_s,
-        seed=spec.seed,
-        ignore_eos=spec.ignore_eos,
-        name=spec.name,
-    )
-    return with_profile_notes(run_latency(config, records / f"{spec.name}.jsonl"), spec.notes)
+    run = run_latency(spec.workload, target, records_dir / f"{spec.name}.jsonl", name=spec.name)
+    return with_profile_notes(run, spec.notes)
 
 
 def with_profile_notes(run: dict[str, Any], notes: str | None) -> dict[str, Any]:
@@ -186,73 +126,47 @@ def model_arch_of(model_dir: Path | None) -> dict[str, Any] | None:
     }
 
 
+def needs_tokenizer(profile: Profile) -> bool:
+    """The kit's own drivers build prompts; sglang.bench_serving can do without one."""
+    return bool(profile.latency) or any(t.driver == "kit" for t in profile.throughput)
+
+
 def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
     """Run every run of the profile and write the document; return where it went."""
-    from bench.envinfo import capture_environment, server_self_report
+    from bench.envinfo import capture_environment
     from bench.jsonio import write_json_atomic
 
     preflight(profile, opts)
-    self_report, why = server_self_report(opts.base_url)
-    listed = None
-    if self_report is None and opts.model is None:
-        from bench.client.runinfo import discover_model
-
-        listed = discover_model(opts.base_url)  # an unreachable server stops here, clearly
-    kind = result.document_kind(self_report)
-    stem = f"{profile.name}-{kind}-{result.utc_now().replace(':', '').replace('-', '')}"
-    path, records = output_paths_for(opts, stem)
+    target = resolve_target(
+        opts.base_url,
+        model=opts.model,
+        tokenizer=opts.tokenizer,
+        model_dir=opts.model_dir,
+        need_tokenizer=needs_tokenizer(profile),
+    )
+    report = target.self_report
+    kind = result.document_kind(report)
+    path, records = output_paths_for(opts, f"{profile.name}-{kind}-{utc_stamp()}")
     notes: list[str] = []
-    if self_report is None:
-        notes.append(f"no server self-report ({why}); kind set to measured")
-    tokenizer = pick_tokenizer(opts.tokenizer, self_report, opts.model_dir, opts.model)
-    if tokenizer is None and (
-        profile.latency or any(t.driver == "kit" for t in profile.throughput)
-    ):
-        raise UsageError(
-            "no tokenizer: pass --tokenizer DIR or --model-dir DIR (a directory holding the "
-            "model's tokenizer.json); the server did not report one that exists here"
-        )
-    environment = capture_environment(opts.base_url, self_report=(self_report, why))
-    server, server_notes = result.server_section(self_report, _expected(profile))
+    if report is None:
+        notes.append(f"no server self-report ({target.self_report_missing}); kind set to measured")
+    environment = capture_environment(
+        opts.base_url, self_report=(report, target.self_report_missing)
+    )
+    server, server_notes = result.server_section(report, _expected(profile))
     notes += server_notes
-    records.mkdir(parents=True, exist_ok=False)
-    throughput: list[dict[str, Any]] = []
-    latency: list[dict[str, Any]] = []
-    commands = [shlex.join(opts.command)] if opts.command else []
-    try:
-        for spec in profile.throughput:
-            _say(f"throughput run {spec.name} ({spec.driver})")
-            run = throughput_run(spec, opts, tokenizer, records)
-            if run["driver"].get("command"):
-                commands.append(shlex.join(run["driver"]["command"]))
-            run = result.with_per_npu_rate(run, result.accelerator_count(self_report))
-            throughput.append(result.relative_records(run, path))
-        for spec in profile.latency:
-            _say(f"latency run {spec.name}")
-            latency.append(
-                result.relative_records(latency_run(spec, opts, tokenizer, records), path)
-            )
-    except (BenchError, KeyboardInterrupt) as exc:
-        if not any(records.iterdir()):
-            records.rmdir()
-            where = "no records were written"
-        else:
-            where = f"records of the runs so far are in {records}"
-        if isinstance(exc, KeyboardInterrupt):
-            sys.stderr.write(f"Interrupted; {where}\n")
-            raise
-        raise type(exc)(f"{exc} ({where}; no result document written)") from None
+    throughput, latency, commands = _measure_all(profile, opts, target, records, path)
     model, model_notes = result.model_id(
-        profile.server.model, opts.model or result.served_model(self_report) or listed
+        profile.server.model, opts.model or result.served_model(report) or target.model
     )
     notes += model_notes
-    memory = memory_of(opts, self_report, notes)
+    memory = memory_of(opts, report, notes)
     accuracy = _selftest(records / "selftest") if opts.selftest else None
     if kind == "simulated":
         notes.insert(0, "every number was measured against the kit's simulator: simulated")
         environment = {
             **environment,
-            "system": result.simulated_system(environment["system"], self_report or {}),
+            "system": result.simulated_system(environment["system"], report or {}),
         }
     document = result.assemble_document(
         kind=kind,
@@ -261,7 +175,7 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
         environment=environment,
         commands=commands,
         profile=profile.as_dict(),
-        model=result.model_section(model, self_report, model_arch_of(opts.model_dir)),
+        model=result.model_section(model, report, model_arch_of(opts.model_dir)),
         server=server,
         throughput=throughput,
         latency=latency,
@@ -274,19 +188,49 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
     return RunOutcome(path=path, document=document, failed_requests=failed)
 
 
+def _measure_all(
+    profile: Profile, opts: RunOptions, target: Target, records: Path, document: Path
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """(throughput runs, latency runs, commands run). A failure or Ctrl-C part-way says
+    where the records of the finished runs are; no document is written then."""
+    records.mkdir(parents=True, exist_ok=False)
+    throughput: list[dict[str, Any]] = []
+    latency: list[dict[str, Any]] = []
+    commands = [shlex.join(opts.command)] if opts.command else []
+    try:
+        for spec in profile.throughput:
+            _say(f"throughput run {spec.name} ({spec.driver})")
+            run = measure_throughput(spec, target, records, opts.dataset_path)
+            if run["driver"].get("command"):
+                commands.append(shlex.join(run["driver"]["command"]))
+            throughput.append(result.relative_records(run, document))
+        for spec in profile.latency:
+            _say(f"latency run {spec.name}")
+            run = measure_latency(spec, target, records)
+            latency.append(result.relative_records(run, document))
+    except (BenchError, KeyboardInterrupt) as exc:
+        if not any(records.iterdir()):
+            records.rmdir()
+            where = "no records were written"
+        else:
+            where = f"records of the runs so far are in {records}"
+        if isinstance(exc, KeyboardInterrupt):
+            sys.stderr.write(f"Interrupted; {where}\n")
+            raise
+        raise type(exc)(f"{exc} ({where}; no result document written)") from None
+    return throughput, latency, commands
+
+
 def preflight(profile: Profile, opts: RunOptions) -> None:
     """Refuse, before anything is sent, runs that cannot start: a ShareGPT run (the
     article's command as written is one) with no local dataset file."""
     for spec in profile.throughput:
-        path = opts.dataset_path or spec.dataset_path
-        if spec.dataset == "sharegpt" and not path:
-            what = "the article's command as written" if spec.as_written else spec.name
-            raise UsageError(
-                f"{what} runs the ShareGPT dataset, which the kit never downloads: "
-                "give a local ShareGPT JSON file with --dataset-path"
-            )
-        if path and spec.dataset == "sharegpt" and not Path(path).is_file():
-            raise InputError(f"dataset file not found: {path}")
+        try:
+            spec.workload.with_dataset_path(opts.dataset_path).check_dataset()
+        except BenchError as exc:
+            if spec.as_written and not (opts.dataset_path or spec.workload.dataset_path):
+                raise type(exc)(f"the article's command as written runs ShareGPT: {exc}") from None
+            raise type(exc)(f"{spec.name}: {exc}") from None
 
 
 def output_paths_for(opts: RunOptions, stem: str) -> tuple[Path, Path]:

@@ -183,8 +183,10 @@ def run_selftest(
     echo: Callable[[str], None] = lambda _line: None,
 ) -> dict[str, Any]:
     """Run the self-test; return the schema's `accuracy` object. Files go in `workdir`."""
-    from bench.client.loadgen import LoadConfig, run_throughput
+    from bench.client.loadgen import run_throughput
+    from bench.client.target import resolve_target
     from bench.sim import tokenizer_dir
+    from bench.workload.spec import ThroughputWorkload
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -192,10 +194,9 @@ def run_selftest(
     everything: list[Comparison] = []
     per_level = {c: config.requests_per_level or max(2 * c, 8) for c in config.concurrencies}
     with simulator_process(workdir, config.speed, config.seed) as (base_url, truth_path):
+        target = resolve_target(base_url, tokenizer=tokenizer_dir())
         for c in config.concurrencies:
-            load = LoadConfig(
-                base_url=base_url,
-                tokenizer=str(tokenizer_dir()),
+            workload = ThroughputWorkload(
                 input_len=config.input_len,
                 output_len=config.output_len,
                 range_ratio=config.range_ratio,
@@ -203,11 +204,10 @@ def run_selftest(
                 max_concurrency=c,
                 warmup=c,
                 seed=config.seed + c,
-                timeout=config.timeout,
-                progress=False,
+                timeout_s=config.timeout,
             )
             records_path = workdir / f"selftest-c{c}.records.jsonl"
-            run_throughput(load, records_path)
+            run_throughput(workload, target, records_path, progress=False)
             records = read_records(records_path)
             truth = wait_for_truth(truth_path, [r.response_id for r in records if r.ok])
             comparisons = join(records, truth)

@@ -48,12 +48,14 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.drivers.sglang_bench_serving import SglangRun, run_sglang  # noqa: E402
+from bench.client.target import resolve_target  # noqa: E402
+from bench.drivers.sglang_bench_serving import run_sglang  # noqa: E402
 from bench.errors import BenchError  # noqa: E402
 from bench.metrics import summarize, ttft_ns  # noqa: E402
 from bench.records import read_records  # noqa: E402
 from bench.sim import tokenizer_dir  # noqa: E402
 from bench.sim.process import SimProcess  # noqa: E402
+from bench.workload.spec import ThroughputWorkload  # noqa: E402
 
 TTFT_ERROR_LIMIT_MS = 1.0
 READY_TIMEOUT_S = 60.0
@@ -156,18 +158,18 @@ def kit_errors_ms(records_path: Path, truth: list[dict[str, Any]]) -> list[float
 
 
 def run_sglang_level(base_url, c, n, args, workdir, core, rep: int = 0):
-    spec = SglangRun(
-        base_url=base_url, api="chat", input_len=args.input_len, output_len=args.output_len,
+    workload = ThroughputWorkload(
+        api="chat", input_len=args.input_len, output_len=args.output_len,
         range_ratio=args.range_ratio, num_prompts=n, max_concurrency=c, seed=1, warmup=1,
         timeout_s=120,
-        tokenizer=str(tokenizer_dir()),
     )  # fmt: skip
+    target = resolve_target(base_url, tokenizer=tokenizer_dir())
     out = workdir / f"sglang-c{c}-r{rep}.jsonl"
     before = _child_cpu_s()
     if core is not None:
         os.sched_setaffinity(0, core)  # the subprocess inherits it
     try:
-        run = run_sglang(spec, out, f"sglang-c{c}")
+        run = run_sglang(workload, target, out, f"sglang-c{c}")
     finally:
         if core is not None:
             os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))

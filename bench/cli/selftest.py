@@ -46,12 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import tempfile
 
-    from bench.errors import InputError
+    from bench.errors import OutputExistsError
     from bench.jsonio import write_json_atomic
     from bench.selftest import SelftestConfig, run_selftest
 
     if args.out and args.out.exists():
-        raise InputError(f"{args.out} already exists; name another --out file")
+        raise OutputExistsError(args.out, "name another --out file")
     config = SelftestConfig(
         concurrencies=args.concurrencies,
         input_len=args.input_len,

@@ -1,9 +1,9 @@
 """The article's latency probe, done right, with the standard `openai` SDK (`bench latency`).
 
 One request at a time: `warmup` unmeasured runs, then `runs` measured ones. Each run
-sends a prompt of exactly `input_tokens` tokens (built with the tokenizer; a different
+sends a prompt of exactly `input_len` tokens (built with the tokenizer; a different
 prompt each run, so the server's prefix cache cannot answer from an earlier run), asks
-for `output_tokens` with `ignore_eos` (an SGLang/vLLM extension, sent in `extra_body`)
+for `output_len` tokens with `ignore_eos` (an SGLang/vLLM extension, sent in `extra_body`)
 and for usage (`stream_options.include_usage`). TTFT is taken at the first chunk with
 content, TPOT = (E2E - TTFT) / (N_out - 1). The send time is taken by an httpx request
 hook, just before the request goes out, so the SDK's own request building is not timed.
@@ -13,69 +13,37 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.client.api import API_KEY_ENV, request_body, request_id
-from bench.client.runinfo import (
-    discover_model,
-    resolve_tokenizer,
-    run_object,
-    utc_now,
-    workload_object,
-)
+from bench.client.runinfo import run_object, workload_object
 from bench.client.sse import StreamState
 from bench.client.stream import RequestSpec, to_record
+from bench.client.target import Target
 from bench.errors import BenchError, UsageError
 from bench.metrics import run_metrics
 from bench.records import Record, RecordWriter
+from bench.utc import utc_now
 from bench.workload.dataset import Tokenizer, load_tokenizer, random_prompts
+from bench.workload.spec import LatencyWorkload
 
 DRIVER = "bench.latency"
 
 
-@dataclass(frozen=True)
-class LatencyConfig:
-    base_url: str
-    model: str | None = None
-    api: str = "chat"
-    tokenizer: str | None = None
-    input_tokens: int = 4096
-    output_tokens: int = 512
-    runs: int = 10
-    warmup: int = 2
-    timeout: float = 600.0
-    ignore_eos: bool = True
-    seed: int = 0
-    name: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.runs < 1:
-            raise UsageError("--runs must be at least 1")
-        if self.warmup < 0:
-            raise UsageError("--warmup cannot be negative")
-        if self.input_tokens < 1 or self.output_tokens < 1:
-            raise UsageError("--input-tokens and --output-tokens must be at least 1")
-        if not self.timeout > 0:
-            raise UsageError("--timeout must be positive")
-        if self.api not in ("chat", "completions"):
-            raise UsageError(f"--api must be chat or completions, got {self.api!r}")
-
-
-def _client(config: LatencyConfig, sent: dict[str, int]) -> Any:
+def _client(base_url: str, timeout_s: float, sent: dict[str, int]) -> Any:
     import httpx
     import openai
 
     def on_request(_request: httpx.Request) -> None:
         sent["ns"] = time.perf_counter_ns()
 
-    http = httpx.Client(event_hooks={"request": [on_request]}, timeout=config.timeout)
+    http = httpx.Client(event_hooks={"request": [on_request]}, timeout=timeout_s)
     return openai.OpenAI(
-        base_url=config.base_url.rstrip("/") + "/v1",
+        base_url=base_url.rstrip("/") + "/v1",
         # The SDK requires a key; servers started without --api-key ignore it.
         api_key=os.environ.get(API_KEY_ENV) or "not-needed",
-        timeout=config.timeout,
+        timeout=timeout_s,
         max_retries=0,
         http_client=http,
     )
@@ -84,7 +52,7 @@ def _client(config: LatencyConfig, sent: dict[str, int]) -> Any:
 def probe_once(
     client: Any,
     sent: dict[str, int],
-    config: LatencyConfig,
+    workload: LatencyWorkload,
     spec: RequestSpec,
     tokenizer: Tokenizer,
 ) -> Record:
@@ -100,14 +68,14 @@ def probe_once(
     body = dict(spec.body)
     keys = ("model", "max_tokens", "temperature", "stream", "stream_options")
     kwargs = {k: body.pop(k) for k in keys}
-    text_key = "messages" if config.api == "chat" else "prompt"
+    text_key = "messages" if workload.api == "chat" else "prompt"
     kwargs[text_key] = body.pop(text_key)
     kwargs["extra_body"] = body  # what the SDK does not know, e.g. ignore_eos
     kwargs["extra_headers"] = {"X-Request-Id": spec.rid}
     start_ns = time.perf_counter_ns()
-    deadline_ns = start_ns + int(config.timeout * 1e9)
+    deadline_ns = start_ns + int(workload.timeout_s * 1e9)
     try:
-        endpoint = client.chat.completions if config.api == "chat" else client.completions
+        endpoint = client.chat.completions if workload.api == "chat" else client.completions
         stream = endpoint.create(**kwargs)
         status = stream.response.status_code
         with stream:
@@ -116,11 +84,11 @@ def probe_once(
                 if state.failed:
                     break
                 if time.perf_counter_ns() > deadline_ns:
-                    state.fail("timeout", f"no complete response within {config.timeout:g} s")
+                    state.fail("timeout", f"no complete response within {workload.timeout_s:g} s")
                     break
         state.feed_eof(time.perf_counter_ns())
     except openai.APITimeoutError:
-        state.fail("timeout", f"no answer within {config.timeout:g} s")
+        state.fail("timeout", f"no answer within {workload.timeout_s:g} s")
     except openai.APIStatusError as exc:
         status = exc.status_code
         kind = "http_4xx" if exc.status_code < 500 else "http_5xx"
@@ -148,80 +116,84 @@ def probe_once(
     )
 
 
-def run_latency(config: LatencyConfig, records_path: str | Path) -> dict[str, Any]:
+def run_latency(
+    workload: LatencyWorkload, target: Target, records_path: str | Path, *, name: str | None = None
+) -> dict[str, Any]:
     """Run the probe; return the schema's `run` object (driver `bench.latency`)."""
+    if target.tokenizer is None:
+        raise UsageError("the latency probe needs a tokenizer (--tokenizer DIR)")
     records_path = Path(records_path)
-    tokenizer_path = resolve_tokenizer(config.tokenizer, config.model)
-    tokenizer = load_tokenizer(tokenizer_path)
-    model = config.model or discover_model(config.base_url)
+    tokenizer = load_tokenizer(target.tokenizer)
     prompts = random_prompts(
         tokenizer,
-        num_prompts=config.warmup + config.runs,
-        input_len=config.input_tokens,
-        output_len=config.output_tokens,
+        num_prompts=workload.warmup + workload.runs,
+        input_len=workload.input_len,
+        output_len=workload.output_len,
         range_ratio=1.0,
-        seed=config.seed,
+        seed=workload.seed,
     )
     sent: dict[str, int] = {}
-    client = _client(config, sent)
+    client = _client(target.base_url, workload.timeout_s, sent)
     started = utc_now()
     records: list[Record] = []
     with RecordWriter(records_path) as writer:
         for i, prompt in enumerate(prompts):
-            warm = i < config.warmup
+            warm = i < workload.warmup
             spec = RequestSpec(
-                index=i if warm else i - config.warmup,
+                index=i if warm else i - workload.warmup,
                 rid=request_id(),
-                url=config.base_url,
+                url=target.base_url,
                 body=request_body(
-                    config.api,
-                    model,
+                    workload.api,
+                    target.model,
                     prompt.text,
                     prompt.output_tokens,
-                    ignore_eos=config.ignore_eos,
+                    ignore_eos=workload.ignore_eos,
                 ),
                 warmup=warm,
-                prompt_tokens_client=prompt.prompt_tokens if config.api == "completions" else None,
+                prompt_tokens_client=prompt.prompt_tokens
+                if workload.api == "completions"
+                else None,
                 requested_output_tokens=prompt.output_tokens,
             )
-            record = probe_once(client, sent, config, spec, tokenizer)
+            record = probe_once(client, sent, workload, spec, tokenizer)
             writer.write(record)
             records.append(record)
             if record.error_kind == "connection":
                 raise BenchError(
-                    f"cannot reach the server at {config.base_url} ({record.error}); "
+                    f"cannot reach the server at {target.base_url} ({record.error}); "
                     f"{writer.count} finished requests are in {records_path}"
                 )
     client.close()
-    workload = workload_object(
+    text = "message content" if workload.api == "chat" else "prompt"
+    document_workload = workload_object(
         dataset="random",
-        input_len=config.input_tokens,
-        output_len=config.output_tokens,
+        input_len=workload.input_len,
+        output_len=workload.output_len,
         range_ratio=1.0,
-        num_prompts=config.runs,
+        num_prompts=workload.runs,
         max_concurrency=1,
-        warmup_requests=config.warmup,
-        seed=config.seed,
-        api=config.api,
-        ignore_eos=config.ignore_eos,
+        warmup_requests=workload.warmup,
+        seed=workload.seed,
+        api=workload.api,
+        ignore_eos=workload.ignore_eos,
         stream=True,
-        timeout_s=config.timeout,
-        tokenizer=str(tokenizer_path),
+        timeout_s=workload.timeout_s,
+        tokenizer=str(target.tokenizer),
         prompt_description=(
-            f"random whole-word tokens, exactly {config.input_tokens} tokens of "
-            f"{'message content' if config.api == 'chat' else 'prompt'}, a different prompt "
-            "each run (no prefix-cache hits between runs); one request at a time, sent with "
-            "the openai SDK"
+            f"random whole-word tokens, exactly {workload.input_len} tokens of {text}, a "
+            "different prompt each run (no prefix-cache hits between runs); one request at a "
+            "time, sent with the openai SDK"
         ),
     )
     return run_object(
-        name=config.name or f"latency-{config.input_tokens}-{config.output_tokens}",
+        name=name or f"latency-{workload.input_len}-{workload.output_len}",
         started_utc=started,
-        workload=workload,
+        workload=document_workload,
         driver=DRIVER,
         records_path=records_path,
         records_sha256=writer.sha256,
         records_count=writer.count,
         metrics=run_metrics(records),
-        notes=f"served model: {model}",
+        notes=f"served model: {target.model}",
     )

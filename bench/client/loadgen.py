@@ -11,29 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from bench.client.api import endpoint_url, request_body, request_id
-from bench.client.runinfo import (
-    discover_model,
-    resolve_tokenizer,
-    run_async,
-    run_object,
-    utc_now,
-    workload_object,
-)
+from bench.client.runinfo import run_async, run_object, workload_object
 from bench.client.stream import RequestSpec, send_request, write_tracing
+from bench.client.target import Target
 from bench.errors import BenchError, UsageError
 from bench.jsonio import sha256_file
 from bench.metrics import run_metrics
 from bench.records import Record, RecordWriter
+from bench.utc import utc_now
 from bench.workload.dataset import (
     Prompt,
     Tokenizer,
@@ -42,99 +35,58 @@ from bench.workload.dataset import (
     sharegpt_prompts,
 )
 from bench.workload.schedule import send_offsets_ns
+from bench.workload.spec import RANDOM_OUTPUT_LEN, ThroughputWorkload
 
 DRIVER = "bench.loadgen"
+KIT_APIS = ("chat", "completions")
 WARMUP_SEED_OFFSET = 1_000_003  # warm-up prompts never repeat a measured prompt's prefix
 DEAD_SERVER_FAILURES = 3  # connection failures in a row, with no success between
 
 
-@dataclass(frozen=True)
-class LoadConfig:
-    """A throughput run. `request_rate` is requests/s (math.inf = all at once)."""
-
-    base_url: str
-    model: str | None = None
-    api: str = "chat"
-    tokenizer: str | None = None
-    dataset: str = "random"
-    dataset_path: str | None = None
-    input_len: int = 512
-    output_len: int | None = 256  # sharegpt: None = each reply's own length
-    range_ratio: float = 1.0
-    num_prompts: int = 200
-    max_concurrency: int | None = None
-    request_rate: float = math.inf
-    burstiness: float = 1.0
-    seed: int = 0
-    warmup: int = 1
-    timeout: float = 600.0
-    ignore_eos: bool = True
-    slo_ttft_ms: float | None = None
-    slo_tpot_ms: float | None = None
-    slo_e2e_ms: float | None = None
-    accelerators: int | None = None
-    name: str | None = None
-    progress: bool | None = None  # None: a progress bar only when stderr is a terminal
-
-    def __post_init__(self) -> None:
-        if self.num_prompts < 1:
-            raise UsageError("--num-prompts must be at least 1")
-        if self.max_concurrency is not None and self.max_concurrency < 1:
-            raise UsageError("--max-concurrency must be at least 1")
-        if self.warmup < 0:
-            raise UsageError("--warmup cannot be negative")
-        if not self.timeout > 0:
-            raise UsageError("--timeout must be positive")
-        if self.dataset not in ("random", "sharegpt"):
-            raise UsageError(f"--dataset must be random or sharegpt, got {self.dataset!r}")
-        if self.dataset == "sharegpt" and not self.dataset_path:
-            raise UsageError("--dataset sharegpt needs --dataset-path FILE (never downloaded)")
-        if self.dataset == "random" and self.output_len is None:
-            raise UsageError("--dataset random needs --output-len")
-
-
-def build_prompts(config: LoadConfig, tokenizer: Tokenizer) -> tuple[list[Prompt], list[Prompt]]:
+def build_prompts(
+    workload: ThroughputWorkload, tokenizer: Tokenizer
+) -> tuple[list[Prompt], list[Prompt]]:
     """(warm-up prompts, measured prompts), both from seeded generators."""
-    if config.dataset == "sharegpt":
+    if workload.dataset == "sharegpt":
         measured = sharegpt_prompts(
             tokenizer,
-            config.dataset_path or "",
-            num_prompts=config.num_prompts,
-            output_len=config.output_len,
-            seed=config.seed,
+            workload.dataset_path or "",
+            num_prompts=workload.num_prompts,
+            output_len=workload.output_len,
+            seed=workload.seed,
         )
     else:
         measured = random_prompts(
             tokenizer,
-            num_prompts=config.num_prompts,
-            input_len=config.input_len,
-            output_len=config.output_len,
-            range_ratio=config.range_ratio,
-            seed=config.seed,
+            num_prompts=workload.num_prompts,
+            input_len=workload.input_len,
+            output_len=workload.output_len or RANDOM_OUTPUT_LEN,
+            range_ratio=workload.range_ratio,
+            seed=workload.seed,
         )
     warmup = (
         random_prompts(
             tokenizer,
-            num_prompts=config.warmup,
-            input_len=config.input_len,
-            output_len=config.output_len or 256,
+            num_prompts=workload.warmup,
+            input_len=workload.input_len,
+            output_len=workload.output_len or RANDOM_OUTPUT_LEN,
             range_ratio=1.0,
-            seed=config.seed + WARMUP_SEED_OFFSET,
+            seed=workload.seed + WARMUP_SEED_OFFSET,
         )
-        if config.warmup
+        if workload.warmup
         else []
     )
     return warmup, measured
 
 
 def request_specs(
-    config: LoadConfig, model: str, prompts: list[Prompt], *, warmup: bool
+    workload: ThroughputWorkload, target: Target, prompts: list[Prompt], *, warmup: bool
 ) -> list[RequestSpec]:
-    url = endpoint_url(config.base_url, config.api)
+    url = endpoint_url(target.base_url, workload.api)
     specs = []
     for i, p in enumerate(prompts):
         body = request_body(
-            config.api, model, p.text, p.output_tokens, ignore_eos=config.ignore_eos
+            workload.api, target.model, p.text, p.output_tokens, ignore_eos=workload.ignore_eos
         )
         specs.append(
             RequestSpec(
@@ -145,7 +97,7 @@ def request_specs(
                 payload=json.dumps(body).encode(),
                 warmup=warmup,
                 # the client knows the prompt's exact count only without a chat template
-                prompt_tokens_client=p.prompt_tokens if config.api == "completions" else None,
+                prompt_tokens_client=p.prompt_tokens if workload.api == "completions" else None,
                 requested_output_tokens=p.output_tokens,
             )
         )
@@ -176,16 +128,16 @@ class _Run:
 
 
 async def _drive(
-    config: LoadConfig,
+    workload: ThroughputWorkload,
     warmups: list[RequestSpec],
     measured: list[RequestSpec],
     offsets_ns: list[int],
     tokenizer: Tokenizer,
     state: _Run,
 ) -> None:
-    limit = config.max_concurrency
+    limit = workload.max_concurrency
     connector = aiohttp.TCPConnector(limit=limit or 0, limit_per_host=0, force_close=False)
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=min(config.timeout, 30.0))
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=min(workload.timeout_s, 30.0))
     async with aiohttp.ClientSession(
         connector=connector, timeout=timeout, trace_configs=[write_tracing()]
     ) as session:
@@ -195,7 +147,7 @@ async def _drive(
                 record = await send_request(
                     session,
                     spec,
-                    timeout_s=config.timeout,
+                    timeout_s=workload.timeout_s,
                     tokenizer=tokenizer,
                     scheduled_ns=scheduled_ns,
                 )
@@ -231,48 +183,68 @@ async def _drive(
         await asyncio.gather(*tasks)
 
 
-def workload_of(config: LoadConfig, tokenizer_path: Path) -> dict[str, Any]:
-    path = (
-        Path(config.dataset_path) if config.dataset == "sharegpt" and config.dataset_path else None
-    )
+def workload_of(workload: ThroughputWorkload, tokenizer_path: Path) -> dict[str, Any]:
+    """The schema's `workload` of a run of the kit's load generator."""
+    sharegpt = workload.dataset == "sharegpt"
+    path = Path(workload.dataset_path) if sharegpt and workload.dataset_path else None
     return workload_object(
-        dataset=config.dataset,
+        dataset=workload.dataset,
         dataset_path=str(path) if path else None,
         dataset_sha256=sha256_file(path) if path else None,
-        input_len=config.input_len if config.dataset == "random" else None,
-        output_len=config.output_len,
-        range_ratio=config.range_ratio if config.dataset == "random" else None,
-        num_prompts=config.num_prompts,
-        max_concurrency=config.max_concurrency,
-        request_rate_rps=None if math.isinf(config.request_rate) else config.request_rate,
-        burstiness=config.burstiness,
-        warmup_requests=config.warmup,
-        seed=config.seed,
-        api=config.api,
-        ignore_eos=config.ignore_eos,
+        input_len=None if sharegpt else workload.input_len,
+        output_len=workload.output_len,
+        range_ratio=None if sharegpt else workload.range_ratio,
+        num_prompts=workload.num_prompts,
+        max_concurrency=workload.max_concurrency,
+        request_rate_rps=workload.request_rate_rps,
+        burstiness=workload.burstiness,
+        warmup_requests=workload.warmup,
+        seed=workload.seed,
+        api=workload.api,
+        ignore_eos=workload.ignore_eos,
         stream=True,
-        timeout_s=config.timeout,
+        timeout_s=workload.timeout_s,
         tokenizer=str(tokenizer_path),
     )
 
 
-def run_throughput(config: LoadConfig, records_path: str | Path) -> dict[str, Any]:
+def default_name(workload: ThroughputWorkload) -> str:
+    return f"throughput-{workload.dataset}-{workload.input_len}-{workload.output_len}"
+
+
+def run_throughput(
+    workload: ThroughputWorkload,
+    target: Target,
+    records_path: str | Path,
+    *,
+    name: str | None = None,
+    slo: dict[str, float | None] | None = None,
+    accelerators: int | None = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
     """Run the workload; return the schema's `run` object (driver `bench.loadgen`).
 
-    Raises BenchError, naming the records file, when the server stops answering.
+    `progress` None shows a bar only when stderr is a terminal. Raises BenchError, naming
+    the records file, when the server stops answering.
     """
+    if workload.api not in KIT_APIS:
+        raise UsageError(
+            f"the kit's load generator speaks {' and '.join(KIT_APIS)}; "
+            f"api {workload.api!r} needs the sglang driver"
+        )
+    workload.check_dataset()
+    if target.tokenizer is None:
+        raise UsageError("the kit's load generator needs a tokenizer (--tokenizer DIR)")
     records_path = Path(records_path)
-    tokenizer_path = resolve_tokenizer(config.tokenizer, config.model)
-    tokenizer = load_tokenizer(tokenizer_path)
-    model = config.model or discover_model(config.base_url)
-    warm_prompts, prompts = build_prompts(config, tokenizer)
-    warmups = request_specs(config, model, warm_prompts, warmup=True)
-    measured = request_specs(config, model, prompts, warmup=False)
+    tokenizer = load_tokenizer(target.tokenizer)
+    warm_prompts, prompts = build_prompts(workload, tokenizer)
+    warmups = request_specs(workload, target, warm_prompts, warmup=True)
+    measured = request_specs(workload, target, prompts, warmup=False)
     offsets = send_offsets_ns(
-        config.request_rate, len(measured), burstiness=config.burstiness, seed=config.seed
+        workload.request_rate, len(measured), burstiness=workload.burstiness, seed=workload.seed
     )
     started = utc_now()
-    show = sys.stderr.isatty() if config.progress is None else config.progress
+    show = sys.stderr.isatty() if progress is None else progress
     from tqdm import tqdm
 
     with (
@@ -280,31 +252,26 @@ def run_throughput(config: LoadConfig, records_path: str | Path) -> dict[str, An
         tqdm(total=len(measured), disable=not show, file=sys.stderr, unit="req") as bar,
     ):
         state = _Run(writer, bar)
-        run_async(_drive(config, warmups, measured, offsets, tokenizer, state))
+        run_async(_drive(workload, warmups, measured, offsets, tokenizer, state))
     if state.dead:
         raise BenchError(
-            f"the server at {config.base_url} stopped accepting connections ({state.dead}); "
+            f"the server at {target.base_url} stopped accepting connections ({state.dead}); "
             f"{writer.count} finished requests are in {records_path}"
         )
     metrics = run_metrics(
         state.records,
-        requested_rate_rps=None if math.isinf(config.request_rate) else config.request_rate,
-        slo={
-            "ttft_ms": config.slo_ttft_ms,
-            "tpot_ms": config.slo_tpot_ms,
-            "e2e_ms": config.slo_e2e_ms,
-        },
-        accelerators=config.accelerators,
+        requested_rate_rps=workload.request_rate_rps,
+        slo=slo,
+        accelerators=accelerators,
     )
-    name = config.name or f"throughput-{config.dataset}-{config.input_len}-{config.output_len}"
     return run_object(
-        name=name,
+        name=name or default_name(workload),
         started_utc=started,
-        workload=workload_of(config, tokenizer_path),
+        workload=workload_of(workload, target.tokenizer),
         driver=DRIVER,
         records_path=records_path,
         records_sha256=writer.sha256,
         records_count=writer.count,
         metrics=metrics,
-        notes=f"served model: {model}",
+        notes=f"served model: {target.model}",
     )

@@ -1,5 +1,5 @@
 """Helpers shared by the load generator and the latency probe: the server's model name,
-the tokenizer to use, the event loop, and the schema's `run` object."""
+the event loop, and the schema's `workload` and `run` objects."""
 
 from __future__ import annotations
 
@@ -9,21 +9,16 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Coroutine
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bench import __version__
 from bench.client.api import server_get
-from bench.errors import BenchError, UsageError
+from bench.errors import BenchError
 from bench.records import RECORDS_FORMAT
 
 T = TypeVar("T")
 MODELS_TIMEOUT_S = 10.0
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def discover_model(base_url: str, timeout_s: float = MODELS_TIMEOUT_S) -> str:
@@ -38,17 +33,6 @@ def discover_model(base_url: str, timeout_s: float = MODELS_TIMEOUT_S) -> str:
         raise BenchError(f"cannot reach the server at {base_url}: {reason}") from None
     except (ValueError, KeyError, IndexError, TypeError):
         raise BenchError(f"{url} did not list a model; pass --model NAME") from None
-
-
-def resolve_tokenizer(tokenizer: str | None, model: str | None) -> Path:
-    """--tokenizer, else the model name when it is a local directory with tokenizer.json."""
-    if tokenizer:
-        return Path(tokenizer)
-    if model and (Path(model) / "tokenizer.json").is_file():
-        return Path(model)
-    raise UsageError(
-        "no tokenizer: pass --tokenizer DIR (the model directory holding tokenizer.json)"
-    )
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:

@@ -2,8 +2,9 @@
 
 Two ways to build its command line:
 
-- `build_argv(SglangRun)`: the equivalent of a kit workload. The kit's `random` dataset
-  (exact lengths) becomes sglang's `random-ids` (random token ids, nothing downloaded);
+- `build_argv(...)`: the equivalent of a kit workload (`ThroughputWorkload`). The kit's
+  `random` dataset (exact lengths) becomes sglang's `random-ids` (random token ids, nothing
+  downloaded);
   `--dataset-name random` would sample ShareGPT text and download it. `sharegpt` needs a
   local `--dataset-path`. `--output-details` is always passed so every request's TTFT and
   ITLs come back; `--warmup-requests` only where the installed release has it.
@@ -29,9 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.client.target import Target
 from bench.drivers.sglang_output import Invocation, map_run, parse_output
-from bench.errors import BenchError, InputError, UsageError
+from bench.errors import BenchError, OutputExistsError, UsageError
 from bench.jsonio import sha256_file
+from bench.utc import utc_now
+from bench.workload.spec import ThroughputWorkload
 
 MODULE = "sglang.bench_serving"
 ARTICLE_ARGS = (
@@ -52,33 +56,18 @@ STARTUP_ALLOWANCE_S = 120.0
 
 
 @dataclass(frozen=True)
-class SglangRun:
-    """A kit workload to run through sglang.bench_serving. `request_rate` None = infinite."""
+class SglangOptions:
+    """The driver's own extras beside the workload and the target."""
 
-    base_url: str
-    api: str = "chat"
-    dataset: str = "random"
-    dataset_path: str | None = None
-    input_len: int = 512
-    output_len: int = 256
-    range_ratio: float = 1.0
-    num_prompts: int = 200
-    max_concurrency: int | None = None
-    request_rate: float | None = None
-    seed: int = 1
-    warmup: int = 1
-    timeout_s: float = 600.0
-    ignore_eos: bool = True
-    model: str | None = None
-    tokenizer: str | None = None
-    as_written: bool = False
-    python: str = sys.executable
+    as_written: bool = False  # the article's command exactly as written
+    python: str = sys.executable  # the interpreter that has sglang installed
 
 
 @dataclass(frozen=True)
 class SglangInstall:
     version: str
     has_warmup_flag: bool
+    has_burstiness_flag: bool = False
 
 
 _PROBE = """
@@ -93,11 +82,12 @@ for rel in ("bench_serving.py", "benchmark/serving.py"):
         text += p.read_text(encoding="utf-8", errors="replace")
 print(version)
 print("--warmup-requests" in text)
+print("--burstiness" in text)
 """
 
 
 def probe_install(python: str = sys.executable) -> SglangInstall:
-    """sglang's version and whether its bench_serving has --warmup-requests (no import)."""
+    """sglang's version and which optional flags its bench_serving has (no import)."""
     try:
         proc = subprocess.run(
             [python, "-c", _PROBE], capture_output=True, text=True, timeout=60, check=False
@@ -105,52 +95,69 @@ def probe_install(python: str = sys.executable) -> SglangInstall:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise BenchError(f"cannot run {python} to find sglang: {exc}") from None
     lines = proc.stdout.split()
-    if proc.returncode != 0 or len(lines) < 2:
+    if proc.returncode != 0 or len(lines) < 3:
         raise BenchError(
             f"sglang is not installed for {python}: `--driver sglang` needs "
             "`pip install --no-deps sglang==0.5.3` (make venv-test does it)"
         )
-    return SglangInstall(version=lines[0], has_warmup_flag=lines[1] == "True")
+    return SglangInstall(
+        version=lines[0], has_warmup_flag=lines[1] == "True", has_burstiness_flag=lines[2] == "True"
+    )
 
 
 def _fmt(value: float) -> str:
     return repr(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def build_argv(run: SglangRun, output_file: Path, install: SglangInstall) -> list[str]:
+def build_argv(
+    workload: ThroughputWorkload,
+    target: Target,
+    output_file: Path,
+    install: SglangInstall,
+    options: SglangOptions = SglangOptions(),
+) -> list[str]:
     """The sglang.bench_serving argv equivalent to a kit workload."""
-    if run.as_written:
+    tokenizer = str(target.tokenizer) if target.tokenizer else None
+    if options.as_written:
         return as_written_argv(
-            run.base_url, output_file, run.dataset_path, run.python, run.tokenizer
+            target.base_url, output_file, workload.dataset_path, options.python, tokenizer
         )
-    if run.dataset not in KIT_DATASET:
-        raise UsageError(f"--driver sglang cannot run dataset {run.dataset!r}")
-    if run.api not in KIT_API_BACKEND:
-        raise UsageError(f"--driver sglang cannot use api {run.api!r}")
-    dataset = KIT_DATASET[run.dataset]
-    argv = [run.python, "-m", MODULE, "--backend", KIT_API_BACKEND[run.api]]
-    argv += ["--base-url", run.base_url, "--dataset-name", dataset]
+    if workload.dataset not in KIT_DATASET:
+        raise UsageError(f"--driver sglang cannot run dataset {workload.dataset!r}")
+    if workload.api not in KIT_API_BACKEND:
+        raise UsageError(f"--driver sglang cannot use api {workload.api!r}")
+    dataset = KIT_DATASET[workload.dataset]
+    argv = [options.python, "-m", MODULE, "--backend", KIT_API_BACKEND[workload.api]]
+    argv += ["--base-url", target.base_url, "--dataset-name", dataset]
     if dataset == "sharegpt":
-        if not run.dataset_path:
+        if not workload.dataset_path:
             raise UsageError("the sharegpt dataset needs --dataset-path (nothing is downloaded)")
-        argv += ["--dataset-path", run.dataset_path, "--sharegpt-output-len", str(run.output_len)]
+        argv += ["--dataset-path", workload.dataset_path]
+        if workload.output_len is not None:
+            argv += ["--sharegpt-output-len", str(workload.output_len)]
     else:
-        argv += ["--random-input-len", str(run.input_len)]
-        argv += ["--random-output-len", str(run.output_len)]
-        argv += ["--random-range-ratio", _fmt(run.range_ratio)]
-    argv += ["--num-prompts", str(run.num_prompts), "--seed", str(run.seed)]
-    if run.max_concurrency is not None:
-        argv += ["--max-concurrency", str(run.max_concurrency)]
-    if run.request_rate is not None:
-        argv += ["--request-rate", _fmt(run.request_rate)]
-    if run.model:
-        argv += ["--model", run.model]
-    if run.tokenizer:
-        argv += ["--tokenizer", run.tokenizer]
-    if not run.ignore_eos:
+        argv += ["--random-input-len", str(workload.input_len)]
+        argv += ["--random-output-len", str(workload.output_len)]
+        argv += ["--random-range-ratio", _fmt(workload.range_ratio)]
+    argv += ["--num-prompts", str(workload.num_prompts), "--seed", str(workload.seed)]
+    if workload.max_concurrency is not None:
+        argv += ["--max-concurrency", str(workload.max_concurrency)]
+    if workload.request_rate_rps is not None:
+        argv += ["--request-rate", _fmt(workload.request_rate_rps)]
+    if workload.burstiness != 1.0:
+        if not install.has_burstiness_flag:
+            raise UsageError(
+                f"sglang.bench_serving {install.version} has no --burstiness; "
+                "use burstiness 1 (Poisson) or the kit's driver"
+            )
+        argv += ["--burstiness", _fmt(workload.burstiness)]
+    argv += ["--model", target.model]
+    if tokenizer:
+        argv += ["--tokenizer", tokenizer]
+    if not workload.ignore_eos:
         argv += ["--disable-ignore-eos"]
     if install.has_warmup_flag:
-        argv += ["--warmup-requests", str(run.warmup)]
+        argv += ["--warmup-requests", str(workload.warmup)]
     argv += ["--output-file", str(output_file), "--output-details", "--disable-tqdm"]
     return argv
 
@@ -180,11 +187,11 @@ def as_written_argv(
     return [*argv, "--output-file", str(output_file), "--output-details"]
 
 
-def process_timeout_s(run: SglangRun) -> float:
+def process_timeout_s(workload: ThroughputWorkload) -> float:
     """A bound on the whole process: per-request timeout x waves of requests, + start-up."""
-    concurrency = run.max_concurrency or run.num_prompts
-    waves = math.ceil(run.num_prompts / concurrency) + (1 if run.warmup else 0)
-    return STARTUP_ALLOWANCE_S + run.timeout_s * waves
+    concurrency = workload.max_concurrency or workload.num_prompts
+    waves = math.ceil(workload.num_prompts / concurrency) + (1 if workload.warmup else 0)
+    return STARTUP_ALLOWANCE_S + workload.timeout_s * waves
 
 
 def _run_process(argv: list[str], log_path: Path, timeout_s: float) -> int:
@@ -228,105 +235,58 @@ def _last_lines(path: Path, n: int = 3) -> str:
     return " | ".join(lines[-n:])[-400:]
 
 
-def run_sglang(run: SglangRun, output_file: Path, name: str) -> dict[str, Any]:
+def run_sglang(
+    workload: ThroughputWorkload,
+    target: Target,
+    output_file: Path,
+    name: str,
+    options: SglangOptions = SglangOptions(),
+) -> dict[str, Any]:
     """Run sglang.bench_serving for one workload and return the schema `run` object.
 
     `output_file` must not exist (sglang appends); its log goes to `<output_file>.log`.
     """
     output_file = Path(output_file)
     if output_file.exists():
-        raise UsageError(f"{output_file} exists; sglang.bench_serving would append to it")
-    if run.dataset_path and not Path(run.dataset_path).is_file():
-        raise InputError(f"dataset file not found: {run.dataset_path}")
-    install = probe_install(run.python)
-    argv = build_argv(run, output_file, install)
+        raise OutputExistsError(output_file, "sglang.bench_serving would append to it")
+    workload.check_dataset()
+    install = probe_install(options.python)
+    argv = build_argv(workload, target, output_file, install, options)
     log_path = output_file.with_name(output_file.name + ".log")
     started = time.time()
-    started_utc = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
-    code = _run_process(argv, log_path, process_timeout_s(run))
+    code = _run_process(argv, log_path, process_timeout_s(workload))
     if code != 0 or not output_file.is_file():
         raise BenchError(
             f"sglang.bench_serving exited with code {code} after {time.time() - started:.0f} s "
             f"(last output: {_last_lines(log_path)}); its log is {log_path}"
         )
     results = parse_output(output_file.read_text(encoding="utf-8"), str(output_file))
-    warmup = (1 if run.as_written else run.warmup) if install.has_warmup_flag else 1
+    warmup = (1 if options.as_written else workload.warmup) if install.has_warmup_flag else 1
+    path = workload.dataset_path
     invocation = Invocation(
         argv=tuple(argv),
         version=install.version,
-        num_prompts=run.num_prompts,
-        seed=run.seed if not run.as_written else 1,
+        num_prompts=workload.num_prompts,
+        seed=1 if options.as_written else workload.seed,
         warmup_requests=warmup,
-        dataset_path=run.dataset_path,
-        dataset_sha256=sha256_file(Path(run.dataset_path)) if run.dataset_path else None,
-        tokenizer=run.tokenizer,
-        as_written=run.as_written,
+        dataset_path=path,
+        dataset_sha256=sha256_file(Path(path)) if path else None,
+        tokenizer=str(target.tokenizer) if target.tokenizer else None,
+        as_written=options.as_written,
         records_path=str(output_file),
         records_sha256=sha256_file(output_file),
-        notes=_as_written_note(run) if run.as_written else None,
+        notes=_as_written_note(target, options) if options.as_written else None,
     )
-    return {"name": name, "started_utc": started_utc, **map_run(results[-1], invocation, name)}
+    run = map_run(results[-1], invocation, name)
+    return {"name": name, "started_utc": utc_now(started), **run}
 
 
-def _as_written_note(run: SglangRun) -> str:
+def _as_written_note(target: Target, options: SglangOptions) -> str:
     return (
         "the article's command exactly as written: with no --dataset-name it runs ShareGPT "
         "(sglang.bench_serving's default) and ignores --random-input-len 512 and "
         "--random-output-len 256; changed: --base-url "
-        f"{run.base_url}; added: --dataset-path (a local ShareGPT file), "
-        + ("--tokenizer, " if run.tokenizer else "")
+        f"{target.base_url}; added: --dataset-path (a local ShareGPT file), "
+        + ("--tokenizer, " if target.tokenizer else "")
         + "--output-file and --output-details"
     )
-
-
-def run_from_args(args: Any) -> int:
-    """`bench throughput --driver sglang`: the same flags, run through sglang.bench_serving.
-
-    The run object goes to --out (and a summary to stdout), sglang's output file to
-    --records (default OUT.sglang.jsonl), its console log beside that.
-    """
-    from bench.cli.throughput import finish
-
-    out = getattr(args, "out", None)
-    if out is not None and Path(out).exists():
-        raise UsageError(f"{out} already exists; name another --out file")
-    run = SglangRun(
-        base_url=args.base_url.rstrip("/"),
-        api=getattr(args, "api", "chat") or "chat",
-        dataset=getattr(args, "dataset", "random") or "random",
-        dataset_path=getattr(args, "dataset_path", None),
-        input_len=args.input_len,
-        output_len=args.output_len,
-        range_ratio=args.range_ratio,
-        num_prompts=args.num_prompts,
-        max_concurrency=getattr(args, "max_concurrency", None),
-        request_rate=_rate(getattr(args, "request_rate", None)),
-        seed=getattr(args, "seed", 1),
-        warmup=getattr(args, "warmup", 1),
-        timeout_s=getattr(args, "timeout", 600.0),
-        model=getattr(args, "model", None),
-        tokenizer=getattr(args, "tokenizer", None),
-        as_written=bool(getattr(args, "as_written", False)),
-    )
-    output_file = getattr(args, "records", None)
-    if output_file is None and out is not None:
-        out = Path(out)
-        output_file = out.with_name(out.name.removesuffix(".json") + ".sglang.jsonl")
-    elif output_file is None:
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        output_file = Path(f"sglang-bench-serving-{stamp}-{os.getpid()}.jsonl")
-    default_name = "throughput-as-written" if run.as_written else "throughput-sglang"
-    name = getattr(args, "name", None) or default_name
-    result = run_sglang(run, Path(output_file), name)
-    return finish(
-        args,
-        result,
-        f"bench throughput (driver sglang.bench_serving {result['driver']['version']})",
-    )
-
-
-def _rate(value: Any) -> float | None:
-    if value is None:
-        return None
-    rate = float(value)
-    return None if math.isinf(rate) else rate

@@ -32,7 +32,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.errors import InputError
-from bench.metrics import PERCENTILE_METHOD, summarize
+from bench.metrics import (
+    PERCENTILE_METHOD,
+    interactivity_tok_s,
+    summarize,
+    throughput_figures,
+)
 
 DRIVER_NAME = "sglang.bench_serving"
 RECORDS_FORMAT = "sglang-bench-serving-jsonl"
@@ -215,18 +220,14 @@ def map_run(result: dict[str, Any], invocation: Invocation, name: str) -> dict[s
         )
     metrics["total_input_tokens"] = total_in
     metrics["total_output_tokens"] = total_out
-    metrics["request_throughput_rps"] = completed / duration
-    metrics["input_throughput_tok_s"] = total_in / duration
-    metrics["output_throughput_tok_s"] = total_out / duration
-    metrics["total_throughput_tok_s"] = (total_in + total_out) / duration
+    metrics.update(throughput_figures(completed, total_in, total_out, duration))
     metrics["achieved_concurrency"] = _number(result, "concurrency")
     rate = _number(result, "request_rate")
     metrics["requested_rate_rps"] = rate
     metrics["achieved_rate_rps"] = None
     metrics["schedule_lag_ms"] = None
     metrics.update(latency)
-    median_tpot = metrics.get("tpot_ms", {}).get("median")
-    metrics["interactivity_tok_s"] = 1000.0 / median_tpot if median_tpot else None
+    metrics["interactivity_tok_s"] = interactivity_tok_s(metrics.get("tpot_ms", {}).get("median"))
     metrics["output_throughput_per_npu_tok_s"] = None
     _goodput(result, metrics)
     metrics["token_counts"] = _token_counts(result)

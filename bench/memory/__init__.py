@@ -13,7 +13,6 @@ from pathlib import Path
 from bench.errors import InputError
 from bench.memory.model_config import (
     DTYPE_BYTES,
-    GIB,
     ModelArch,
     load_model_arch,
     model_arch,
@@ -21,6 +20,7 @@ from bench.memory.model_config import (
 from bench.memory.npu_smi import NpuSmiInfo, parse_npu_smi_info, parse_npu_smi_usages
 from bench.memory.reconcile import reconcile
 from bench.memory.server_log import ServerLogMemory, read_server_log
+from bench.units import GIB
 
 __all__ = ["ModelArch", "collect_memory", "model_arch", "npus_from_text"]
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import InputError
+from bench.units import GIB
 
-GIB = 2**30
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 DTYPE_BYTES = {

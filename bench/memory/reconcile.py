@@ -15,7 +15,7 @@ diff = measured - expected and diff_pct = 100 x diff / expected:
 
 from __future__ import annotations
 
-GIB = 2**30
+from bench.units import GIB
 
 
 def comparison(what: str, measured: float | None, expected: float | None) -> dict:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError
+from bench.jsonio import write_atomic
 from bench.report import plots as plotting
 from bench.report.compose import MARKER, compose
 from bench.report.results import DEFAULT_BASELINE, ResultEntry, load_entries
@@ -96,17 +96,6 @@ def build_report(
     return Report(markdown, plots_dir, tuple(plots))
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def check_writable(out: Path) -> None:
     """Refuse to replace a file this command did not write."""
     if out.is_dir():
@@ -130,14 +119,14 @@ def write_report(report: Report, out: Path) -> list[Path]:
     if report.plots:
         plots_dir.mkdir(exist_ok=True)
     for plot in report.plots:
-        _write_atomic(plots_dir / plot.name, plot.png)
+        write_atomic(plots_dir / plot.name, plot.png, overwrite=True)
         written.append(plots_dir / plot.name)
     keep = {p.name for p in report.plots}
     if plots_dir.is_dir():
         for stale in sorted(plots_dir.iterdir()):
             if PLOT_NAME.match(stale.name) and stale.name not in keep:
                 stale.unlink()
-    _write_atomic(out, report.markdown.encode("utf-8"))
+    write_atomic(out, report.markdown.encode("utf-8"), overwrite=True)
     return [out, *written]
 
 

@@ -11,9 +11,7 @@ create-if-absent, so an existing file is never replaced.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,20 +108,6 @@ def file_submission(sub: Submission, results_dir: Path) -> Path:
     root = results_dir.resolve()
     if root not in dest.resolve().parents:
         raise BenchError(f"refusing to write outside {results_dir}: {dest}")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".submit.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(sub.data)
-        try:
-            os.link(tmp, dest)  # atomic, and fails if dest exists
-        except FileExistsError:
-            raise
-        except OSError:  # a file system without hard links: exclusive create instead
-            with dest.open("xb") as f:
-                f.write(sub.data)
-    except FileExistsError:
-        raise BenchError(f"{dest} already exists; not overwritten") from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return dest
+    from bench.jsonio import write_atomic
+
+    return write_atomic(dest, sub.data, overwrite=False)

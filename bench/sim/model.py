@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.sim.profile import SimProfile
-
-GIB = 1 << 30
+from bench.units import GIB
 
 
 @dataclass(frozen=True)

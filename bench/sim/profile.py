@@ -8,10 +8,10 @@ silently fall back to a default.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from bench import strict_toml
 from bench.errors import InputError
 from bench.sim import DEFAULT_PROFILE, profiles_dir
 
@@ -94,26 +94,17 @@ _SECTIONS = {
 
 
 def _section(raw: dict, name: str, cls: type, file: Path):
+    """Table `[name]` as a `cls`: every field present, of its type, and not negative."""
     table = raw.get(name)
+    where = f"profile {file}"
     if not isinstance(table, dict):
-        raise InputError(f"profile {file}: missing table [{name}]")
-    expected = {f.name: f.type for f in fields(cls)}
-    for key in table:
-        if key not in expected:
-            raise InputError(f"profile {file}: unknown key {name}.{key}")
-    values = {}
-    for key, type_name in expected.items():
-        if key not in table:
-            raise InputError(f"profile {file}: missing key {name}.{key}")
-        value = table[key]
-        want = {"int": int, "float": (int, float), "str": str}[type_name]
-        if isinstance(value, bool) or not isinstance(value, want):
-            raise InputError(f"profile {file}: {name}.{key} must be {type_name}, got {value!r}")
-        if type_name == "float":
-            value = float(value)
-        if type_name in ("int", "float") and value < 0:
-            raise InputError(f"profile {file}: {name}.{key} must not be negative")
-        values[key] = value
+        raise InputError(f"{where}: missing table [{name}]")
+    values = strict_toml.check_types(table, strict_toml.field_types(cls), where, f"[{name}]")
+    for f in fields(cls):
+        if f.name not in values:
+            raise InputError(f"{where}: missing key {f.name} in [{name}]")
+        if isinstance(values[f.name], int | float) and values[f.name] < 0:
+            raise InputError(f"{where}: [{name}] {f.name} must not be negative")
     return cls(**values)
 
 
@@ -133,13 +124,8 @@ def resolve_profile_path(name_or_path: str) -> Path:
 
 def load_profile(name_or_path: str = DEFAULT_PROFILE) -> SimProfile:
     file = resolve_profile_path(name_or_path)
-    try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"cannot read profile {file}: {exc}") from None
-    unknown = sorted(set(raw) - set(_SECTIONS) - {"name", "description"})
-    if unknown:
-        raise InputError(f"profile {file}: unknown key {unknown[0]}")
+    raw = strict_toml.load_toml(file)
+    strict_toml.reject_unknown(raw, {*_SECTIONS, "name", "description"}, f"profile {file}")
     for key in ("name", "description"):
         if not isinstance(raw.get(key), str):
             raise InputError(f"profile {file}: missing key {key}")

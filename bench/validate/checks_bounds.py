@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.units import GIB
 from bench.validate import tolerances as tol
 from bench.validate.checks_memory import dtype_bytes, tp_size
 from bench.validate.checks_throughput import accelerator_count
@@ -106,7 +107,7 @@ def check_latencies_above_floor(doc: Any) -> list[Issue]:
                 Issue(
                     pointer(*base, "metrics", "tpot_ms", "mean"),
                     f"mean TPOT {fmt(tpot)} ms is below the physical floor {fmt(floor_ms)} ms "
-                    f"(weights {fmt(weight_bytes / 2**30)} GiB per accelerator read at 8 TB/s, "
+                    f"(weights {fmt(weight_bytes / GIB)} GiB per accelerator read at 8 TB/s, "
                     f"8 tokens per step{_speed_note(speed)}); is it in seconds?",
                 )
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.units import GIB
 from bench.validate import tolerances as tol
 from bench.validate.findings import Issue, close, fmt, items, num, pct, pointer, sub
 
@@ -110,7 +111,7 @@ def check_kv_cache_matches_tokens(doc: Any) -> list[Issue]:
     out = []
     tokens, kv = num(mem, "kv_tokens"), num(mem, "kv_cache_gib")
     if tokens is not None and kv is not None:
-        want = tokens * per_token / tol.GIB
+        want = tokens * per_token / GIB
         if not close(kv, want, tol.KV_REL, tol.MEMORY_ABS_GIB):
             out.append(
                 Issue(
@@ -141,9 +142,9 @@ def expected_weights_gib(doc: Any) -> float | None:
         return None
     params, size = num(model, "parameter_count"), dtype_bytes(model.get("dtype"))
     if params is not None and size is not None:
-        return params * size / tp_size(doc) / tol.GIB
+        return params * size / tp_size(doc) / GIB
     weight_bytes = num(model, "weight_bytes")
-    return None if weight_bytes is None else weight_bytes / tp_size(doc) / tol.GIB
+    return None if weight_bytes is None else weight_bytes / tp_size(doc) / GIB
 
 
 def check_weights_match_parameters(doc: Any) -> list[Issue]:

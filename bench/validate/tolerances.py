@@ -57,5 +57,3 @@ DTYPE_BYTES: dict[str, float] = {
     "int8": 1, "w8a8": 1, "fp8": 1, "float8": 1, "float8_e4m3fn": 1,
     "int4": 0.5, "w4a16": 0.5, "awq": 0.5, "gptq": 0.5,
 }  # fmt: skip
-
-GIB = 2**30

@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 
 from bench.errors import InputError, UsageError
+from bench.units import GIB
 
-MAX_DATASET_BYTES = 2 * 1024**3
+MAX_DATASET_BYTES = 2 * GIB
 
 
 @dataclass(frozen=True)

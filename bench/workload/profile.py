@@ -17,19 +17,19 @@ ignored, and every value has its type checked. `load_profile("seed")` reads
 from __future__ import annotations
 
 import dataclasses
-import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import InputError
+from bench import strict_toml
+from bench.errors import InputError, UsageError
+from bench.workload.spec import LatencyWorkload, ThroughputWorkload, parse_rate
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent.parent / "profiles"
 
-APIS = ("chat", "completions", "generate")
-DATASETS = ("random", "random-ids", "sharegpt")
 DRIVERS = ("kit", "sglang")
+# Keys an older kit spelled differently: the error for them says the new spelling.
+RENAMED = {"input_tokens": "input_len", "output_tokens": "output_len"}
 
 
 @dataclass(frozen=True)
@@ -45,41 +45,30 @@ class ServerExpectation:
 
 @dataclass(frozen=True)
 class ThroughputRun:
-    """One throughput run. `request_rate` None means infinite (all requests at once)."""
+    """One throughput run: its workload, and the driver that measures it."""
 
     name: str
+    workload: ThroughputWorkload = field(default_factory=ThroughputWorkload)
     driver: str = "kit"
-    api: str = "chat"
-    dataset: str = "random"
-    dataset_path: str | None = None
-    input_len: int = 512
-    output_len: int = 256
-    range_ratio: float = 1.0
-    num_prompts: int = 200
-    max_concurrency: int | None = None
-    request_rate: float | None = None
-    seed: int = 1
-    warmup: int = 1
-    timeout_s: float = 600.0
-    ignore_eos: bool = True
-    as_written: bool = False
+    as_written: bool = False  # driver "sglang": the article's command exactly as written
     notes: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat, as the profile spells it: the run's own keys, then the workload's."""
+        own = {"name": self.name, "driver": self.driver, "as_written": self.as_written}
+        return {**own, **self.workload.to_dict(), "notes": self.notes}
 
 
 @dataclass(frozen=True)
 class LatencyRun:
-    """One latency run: `runs` single requests after `warmup` unmeasured ones."""
+    """One latency run: its workload, measured by the kit's OpenAI-SDK probe."""
 
     name: str
-    api: str = "chat"
-    input_tokens: int = 4096
-    output_tokens: int = 512
-    runs: int = 10
-    warmup: int = 2
-    seed: int = 1
-    timeout_s: float = 600.0
-    ignore_eos: bool = True
+    workload: LatencyWorkload = field(default_factory=LatencyWorkload)
     notes: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **self.workload.to_dict(), "notes": self.notes}
 
 
 @dataclass(frozen=True)
@@ -94,53 +83,24 @@ class Profile:
 
     def as_dict(self) -> dict[str, Any]:
         """The resolved profile as plain JSON-ready data (defaults filled in)."""
-        return dataclasses.asdict(self)
+        return {
+            "name": self.name,
+            "description": self.description,
+            "source": self.source,
+            "path": self.path,
+            "server": dataclasses.asdict(self.server),
+            "throughput": [run.to_dict() for run in self.throughput],
+            "latency": [run.to_dict() for run in self.latency],
+        }
 
 
-# Allowed keys per table and the Python types each accepts (bool is not an int here).
 _PROFILE_KEYS: dict[str, tuple[type, ...]] = {
     "name": (str,),
     "description": (str,),
     "source": (str,),
 }
-_SERVER_KEYS: dict[str, tuple[type, ...]] = {
-    "model": (str,),
-    "tp_size": (int,),
-    "mem_fraction_static": (float, int),
-    "attention_backend": (str,),
-    "device": (str,),
-}
-_THROUGHPUT_KEYS: dict[str, tuple[type, ...]] = {
-    "name": (str,),
-    "driver": (str,),
-    "api": (str,),
-    "dataset": (str,),
-    "dataset_path": (str,),
-    "input_len": (int,),
-    "output_len": (int,),
-    "range_ratio": (float, int),
-    "num_prompts": (int,),
-    "max_concurrency": (int,),
-    "request_rate": (float, int, str),
-    "seed": (int,),
-    "warmup": (int,),
-    "timeout_s": (float, int),
-    "ignore_eos": (bool,),
-    "as_written": (bool,),
-    "notes": (str,),
-}
-_LATENCY_KEYS: dict[str, tuple[type, ...]] = {
-    "name": (str,),
-    "api": (str,),
-    "input_tokens": (int,),
-    "output_tokens": (int,),
-    "runs": (int,),
-    "warmup": (int,),
-    "seed": (int,),
-    "timeout_s": (float, int),
-    "ignore_eos": (bool,),
-    "notes": (str,),
-}
+_RUN_KEYS: dict[str, tuple[type, ...]] = {"name": (str,), "notes": (str,)}
+_THROUGHPUT_OWN_KEYS = {**_RUN_KEYS, "driver": (str,), "as_written": (bool,)}
 _TOP_KEYS = ("profile", "server", "throughput", "latency")
 
 
@@ -162,29 +122,30 @@ def resolve_profile_path(name_or_path: str | Path) -> Path:
 def load_profile(name_or_path: str | Path) -> Profile:
     """Read and check a profile; every problem is an InputError naming the file."""
     path = resolve_profile_path(name_or_path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}") from None
-    return parse_profile(data, str(path))
+    return parse_profile(strict_toml.load_toml(path), str(path))
 
 
 def parse_profile(data: dict[str, Any], where: str = "<profile>") -> Profile:
     """Build a Profile from parsed TOML, rejecting unknown keys and wrong types."""
-    _reject_unknown(data, _TOP_KEYS, where, "")
-    head = _table(data, "profile", where)
-    _check(head, _PROFILE_KEYS, where, "[profile]")
+    strict_toml.reject_unknown(data, _TOP_KEYS, where)
+    head = strict_toml.check_types(
+        strict_toml.table(data, "profile", where), _PROFILE_KEYS, where, "[profile]"
+    )
     if "name" not in head:
         raise InputError(f"{where}: [profile] needs a name")
-    server = _table(data, "server", where)
-    _check(server, _SERVER_KEYS, where, "[server]")
-    if "mem_fraction_static" in server:
-        server["mem_fraction_static"] = float(server["mem_fraction_static"])
+    server = strict_toml.check_types(
+        strict_toml.table(data, "server", where),
+        strict_toml.field_types(ServerExpectation),
+        where,
+        "[server]",
+    )
     throughput = tuple(
-        _throughput(entry, where, i) for i, entry in enumerate(_array(data, "throughput", where))
+        throughput_run(entry, where, f"[[throughput]] #{i + 1}", f"throughput-{i + 1}")
+        for i, entry in enumerate(strict_toml.array_of_tables(data, "throughput", where))
     )
     latency = tuple(
-        _latency(entry, where, i) for i, entry in enumerate(_array(data, "latency", where))
+        latency_run(entry, where, f"[[latency]] #{i + 1}", f"latency-{i + 1}")
+        for i, entry in enumerate(strict_toml.array_of_tables(data, "latency", where))
     )
     if not throughput and not latency:
         raise InputError(f"{where}: the profile has no [[throughput]] and no [[latency]] run")
@@ -203,107 +164,54 @@ def parse_profile(data: dict[str, Any], where: str = "<profile>") -> Profile:
     )
 
 
-def _throughput(entry: Any, where: str, index: int) -> ThroughputRun:
-    label = f"[[throughput]] #{index + 1}"
-    if not isinstance(entry, dict):
-        raise InputError(f"{where}: {label} must be a table")
-    _check(entry, _THROUGHPUT_KEYS, where, label)
+def throughput_run(
+    entry: dict[str, Any], where: str, label: str, default_name: str
+) -> ThroughputRun:
+    """A `[[throughput]]` table (a study's `[[workload]]` too) as a checked ThroughputRun."""
+    spec = {**_THROUGHPUT_OWN_KEYS, **_workload_keys(ThroughputWorkload)}
     values = dict(entry)
-    values.setdefault("name", f"throughput-{index + 1}")
-    values["request_rate"] = _rate(values.get("request_rate"), where, label)
-    for key in ("range_ratio", "timeout_s"):
-        if key in values:
-            values[key] = float(values[key])
-    run = ThroughputRun(**values)
-    _one_of(run.driver, DRIVERS, where, label, "driver")
-    _one_of(run.api, APIS, where, label, "api")
-    _one_of(run.dataset, DATASETS, where, label, "dataset")
-    _positive(run, ("num_prompts", "input_len", "output_len", "timeout_s"), where, label)
-    _non_negative(run, ("warmup", "seed"), where, label)
-    if run.max_concurrency is not None and run.max_concurrency < 1:
-        raise InputError(f"{where}: {label} max_concurrency must be >= 1")
-    if not 0.0 <= run.range_ratio <= 1.0:
-        raise InputError(f"{where}: {label} range_ratio must be within [0, 1]")
+    if "request_rate" in values:
+        values["request_rate"] = _converted(parse_rate, values["request_rate"], where, label)
+    values = _checked(values, spec, where, label)
+    own = {k: values.pop(k) for k in list(values) if k in _THROUGHPUT_OWN_KEYS}
+    own.setdefault("name", default_name)
+    workload = _converted(lambda v: ThroughputWorkload(**v), values, where, label)
+    run = ThroughputRun(workload=workload, **own)
+    if run.driver not in DRIVERS:
+        raise InputError(f"{where}: {label} driver must be one of {', '.join(DRIVERS)}")
     if run.as_written and run.driver != "sglang":
         raise InputError(f'{where}: {label} as_written needs driver = "sglang"')
     return run
 
 
-def _latency(entry: Any, where: str, index: int) -> LatencyRun:
-    label = f"[[latency]] #{index + 1}"
-    if not isinstance(entry, dict):
-        raise InputError(f"{where}: {label} must be a table")
-    _check(entry, _LATENCY_KEYS, where, label)
-    values = dict(entry)
-    values.setdefault("name", f"latency-{index + 1}")
-    if "timeout_s" in values:
-        values["timeout_s"] = float(values["timeout_s"])
-    run = LatencyRun(**values)
-    _one_of(run.api, ("chat", "completions"), where, label, "api")
-    _positive(run, ("input_tokens", "output_tokens", "runs", "timeout_s"), where, label)
-    _non_negative(run, ("warmup", "seed"), where, label)
-    return run
+def latency_run(entry: dict[str, Any], where: str, label: str, default_name: str) -> LatencyRun:
+    """A `[[latency]]` table as a checked LatencyRun."""
+    values = _checked(dict(entry), {**_RUN_KEYS, **_workload_keys(LatencyWorkload)}, where, label)
+    own = {k: values.pop(k) for k in list(values) if k in _RUN_KEYS}
+    own.setdefault("name", default_name)
+    workload = _converted(lambda v: LatencyWorkload(**v), values, where, label)
+    return LatencyRun(workload=workload, **own)
 
 
-def _rate(value: Any, where: str, label: str) -> float | None:
-    """`"inf"` (or absent) means infinite; otherwise a positive number of requests/s."""
-    if value is None or (isinstance(value, str) and value.strip().lower() == "inf"):
-        return None
-    if isinstance(value, str):
-        raise InputError(f'{where}: {label} request_rate must be a number or "inf"')
-    rate = float(value)
-    if math.isinf(rate):
-        return None
-    if not rate > 0:
-        raise InputError(f'{where}: {label} request_rate must be > 0 (or "inf")')
-    return rate
+def _workload_keys(cls: type) -> dict[str, tuple[type, ...]]:
+    keys = strict_toml.field_types(cls)
+    if "request_rate" in keys:
+        keys["request_rate"] = (float,)  # "inf" is converted before the check
+    return keys
 
 
-def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
-    value = data.get(key, {})
-    if not isinstance(value, dict):
-        raise InputError(f"{where}: [{key}] must be a table")
-    return dict(value)
+def _checked(
+    values: dict[str, Any], spec: dict[str, tuple[type, ...]], where: str, label: str
+) -> dict[str, Any]:
+    for key in values:
+        if key not in spec and key in RENAMED:
+            raise InputError(f"{where}: unknown key {key!r} in {label} (now {RENAMED[key]!r})")
+    return strict_toml.check_types(values, spec, where, label)
 
 
-def _array(data: dict[str, Any], key: str, where: str) -> list[Any]:
-    value = data.get(key, [])
-    if isinstance(value, dict):
-        return [value]
-    if not isinstance(value, list):
-        raise InputError(f"{where}: {key} must be an array of tables ([[{key}]])")
-    return value
-
-
-def _reject_unknown(data: dict[str, Any], allowed: Any, where: str, label: str) -> None:
-    for key in data:
-        if key not in allowed:
-            place = f" in {label}" if label else ""
-            raise InputError(f"{where}: unknown key {key!r}{place}")
-
-
-def _check(table: dict[str, Any], spec: dict[str, tuple[type, ...]], where: str, label: str):
-    _reject_unknown(table, spec, where, label)
-    for key, value in table.items():
-        kinds = spec[key]
-        is_bool_for_number = isinstance(value, bool) and bool not in kinds
-        if is_bool_for_number or not isinstance(value, kinds):
-            names = " or ".join(k.__name__ for k in kinds)
-            raise InputError(f"{where}: {label} {key} must be {names}, not {type(value).__name__}")
-
-
-def _one_of(value: str, allowed: tuple[str, ...], where: str, label: str, key: str) -> None:
-    if value not in allowed:
-        raise InputError(f"{where}: {label} {key} must be one of {', '.join(allowed)}")
-
-
-def _positive(run: Any, keys: tuple[str, ...], where: str, label: str) -> None:
-    for key in keys:
-        if not getattr(run, key) > 0:
-            raise InputError(f"{where}: {label} {key} must be > 0")
-
-
-def _non_negative(run: Any, keys: tuple[str, ...], where: str, label: str) -> None:
-    for key in keys:
-        if getattr(run, key) < 0:
-            raise InputError(f"{where}: {label} {key} must be >= 0")
+def _converted(convert: Any, value: Any, where: str, label: str) -> Any:
+    """`convert(value)`, its UsageError turned into an InputError naming the place."""
+    try:
+        return convert(value)
+    except UsageError as exc:
+        raise InputError(f"{where}: {label} {exc}") from None

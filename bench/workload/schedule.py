@@ -13,8 +13,7 @@ import math
 import numpy as np
 
 from bench.errors import UsageError
-
-NS_PER_S = 1_000_000_000
+from bench.units import NS_PER_S
 
 
 def send_offsets_ns(

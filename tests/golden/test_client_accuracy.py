@@ -21,9 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.client.loadgen import LoadConfig, run_throughput
+from bench.client.loadgen import run_throughput
+from bench.client.target import resolve_target
 from bench.sim import tokenizer_dir
 from bench.sim.process import SimProcess
+from bench.workload.spec import ThroughputWorkload
 
 pytestmark = pytest.mark.slow
 
@@ -86,9 +88,7 @@ def test_measured_values_match_the_ground_truth(simulator, concurrency, requests
     base_url, truth, workdir = simulator
     records = workdir / f"c{concurrency}.jsonl"
     run = run_throughput(
-        LoadConfig(
-            base_url=base_url,
-            tokenizer=str(tokenizer_dir()),
+        ThroughputWorkload(
             input_len=128,
             output_len=32,
             range_ratio=0.5,  # spread finishes out, as `bench selftest` does
@@ -96,10 +96,11 @@ def test_measured_values_match_the_ground_truth(simulator, concurrency, requests
             max_concurrency=concurrency,
             warmup=concurrency,
             seed=concurrency,
-            timeout=120,
-            progress=False,
+            timeout_s=120,
         ),
+        resolve_target(base_url, tokenizer=tokenizer_dir()),
         records,
+        progress=False,
     )
     pairs = oracle_pairs(records, truth)
     assert len(pairs) == requests

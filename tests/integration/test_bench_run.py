@@ -44,8 +44,8 @@ timeout_s = {timeout}
 
 [[latency]]
 name = "lat"
-input_tokens = 32
-output_tokens = 8
+input_len = 32
+output_len = 8
 runs = 2
 warmup = 1
 timeout_s = {timeout}

@@ -7,6 +7,7 @@ records file must be the one whose sha256 the run names.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -66,7 +67,7 @@ def test_latency_writes_a_valid_run(sim, tmp_path, repo, capsys):
     out = tmp_path / "lat.json"
     code = main([
         "latency", "--base-url", sim.base_url, "--tokenizer", str(tokenizer_dir()),
-        "--api", "completions", "--input-tokens", "128", "--output-tokens", "8",
+        "--api", "completions", "--input-len", "128", "--output-len", "8",
         "--runs", "3", "--warmup", "1", "--out", str(out),
     ])  # fmt: skip
     assert code == 0, capsys.readouterr().err
@@ -85,10 +86,25 @@ def test_an_existing_out_file_is_never_overwritten(sim, tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
 
 
-def test_a_missing_tokenizer_is_a_usage_error(sim, tmp_path, capsys):
-    code = main(["latency", "--base-url", sim.base_url, "--records", str(tmp_path / "r.jsonl")])
+@pytest.mark.parametrize("command", ["throughput", "latency"])
+def test_the_tokenizer_the_server_reports_is_used_as_bench_run_uses_it(sim, tmp_path, command):
+    out = tmp_path / "run.json"
+    size = ["--num-prompts", "2"] if command == "throughput" else ["--runs", "2"]
+    code = main([command, "--base-url", sim.base_url, "--input-len", "16", "--output-len", "4",
+                 "--warmup", "0", *size, "--out", str(out)])  # fmt: skip
+    assert code == 0
+    tokenizer = json.loads(out.read_text())["workload"]["tokenizer"]
+    assert Path(tokenizer) == tokenizer_dir()  # what the simulator's /get_server_info names
+
+
+def test_a_server_that_reports_no_tokenizer_is_a_usage_error(tmp_path, capsys):
+    from tests.integration.openai_stub import StubServer
+
+    with StubServer("sglang") as stub:
+        code = main(["latency", "--base-url", stub.base_url, "--records", str(tmp_path / "r")])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("Error: no tokenizer") and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()  # refused before anything was sent
 
 
 def test_an_unreachable_server_is_one_error_line(tmp_path, capsys):

@@ -151,8 +151,8 @@ def test_throughput_agrees_with_the_engines_usage(engine, api, tmp_path, capsys)
 def test_latency_agrees_with_the_engines_usage(engine, tmp_path, capsys):
     out = tmp_path / "lat.json"
     code = main([
-        "latency", "--base-url", engine, "--tokenizer", TOKENIZER, "--input-tokens", "64",
-        "--output-tokens", "8", "--runs", "2", "--warmup", "1", "--out", str(out),
+        "latency", "--base-url", engine, "--tokenizer", TOKENIZER, "--input-len", "64",
+        "--output-len", "8", "--runs", "2", "--warmup", "1", "--out", str(out),
     ])  # fmt: skip
     assert code == 0, capsys.readouterr().err
     n_in = chat_prompt_tokens(64)
@@ -191,8 +191,8 @@ timeout_s = 60
 
 [[latency]]
 name = "latency"
-input_tokens = 64
-output_tokens = 8
+input_len = 64
+output_len = 8
 runs = 2
 warmup = 1
 timeout_s = 60

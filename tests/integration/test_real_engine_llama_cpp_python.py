@@ -145,7 +145,7 @@ def test_latency_agrees_with_the_engine(engine, tmp_path, capsys):
     out = tmp_path / "lat.json"
     code = main([
         "latency", "--base-url", engine, "--tokenizer", str(tokenizer_dir()),
-        "--api", "completions", "--input-tokens", "64", "--output-tokens", "8",
+        "--api", "completions", "--input-len", "64", "--output-len", "8",
         "--runs", "2", "--warmup", "1", "--no-ignore-eos", "--out", str(out),
     ])  # fmt: skip
     assert code == 0, capsys.readouterr().err

@@ -9,13 +9,15 @@ import jsonschema
 import pytest
 
 from bench.cli import main
-from bench.drivers.sglang_bench_serving import SglangRun, run_sglang
+from bench.client.target import Target, resolve_target
+from bench.drivers.sglang_bench_serving import run_sglang
 from bench.errors import BenchError
 from bench.jsonio import load_document
 from bench.sim import tokenizer_dir
 from bench.sim.config import SimConfig
 from bench.sim.server import SimServer
 from bench.validate import validate_file
+from bench.workload.spec import ThroughputWorkload
 from tests.conftest import FIXTURES, REPO
 
 SHAREGPT = FIXTURES / "sglang" / "sharegpt_tiny.json"
@@ -39,18 +41,17 @@ def truth_lines(sim):
 
 def test_real_sglang_run_maps_into_a_valid_run_with_exact_token_counts(sim, tmp_path):
     before = len(truth_lines(sim))
-    spec = SglangRun(
-        base_url=sim.base_url,
+    workload = ThroughputWorkload(
         api="generate",
         input_len=64,
         output_len=16,
         num_prompts=8,
         max_concurrency=4,
-        tokenizer=str(tokenizer_dir()),
         warmup=1,
         timeout_s=60,
     )
-    run = run_sglang(spec, tmp_path / "out.jsonl", "tp")
+    target = resolve_target(sim.base_url, tokenizer=tokenizer_dir())
+    run = run_sglang(workload, target, tmp_path / "out.jsonl", "tp")
     jsonschema.validate(run, run_schema())
     assert run["driver"]["name"] == "sglang.bench_serving"
     assert run["driver"]["version"] == "0.5.3"
@@ -104,7 +105,9 @@ def test_seed_as_written_profile_runs_the_article_command_and_validates(sim, tmp
 
 
 def test_a_dead_server_fails_with_the_log_named(tmp_path):
-    spec = SglangRun(base_url="http://127.0.0.1:9", model="m", tokenizer=str(tokenizer_dir()),
-                     num_prompts=2, input_len=8, output_len=4, timeout_s=30)  # fmt: skip
+    workload = ThroughputWorkload(num_prompts=2, input_len=8, output_len=4, timeout_s=30)
+    dead = Target(
+        base_url="http://127.0.0.1:9", model="m", tokenizer=tokenizer_dir(), self_report=None
+    )
     with pytest.raises(BenchError, match=r"exited with code \d+ .*out\.jsonl\.log"):
-        run_sglang(spec, tmp_path / "out.jsonl", "tp")
+        run_sglang(workload, dead, tmp_path / "out.jsonl", "tp")

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from bench.client.latency import LatencyConfig, run_latency
-from bench.client.loadgen import LoadConfig, run_throughput
+from bench.client.latency import run_latency
+from bench.client.loadgen import run_throughput
+from bench.client.target import resolve_target
 from bench.records import read_records
 from bench.sim import tokenizer_dir
+from bench.workload.spec import LatencyWorkload, ThroughputWorkload
 from tests.integration.openai_stub import StubServer
 
 COMPLETE = [
@@ -37,19 +39,17 @@ FAILING = {
 
 
 def throughput(stub, tmp_path, api="chat", timeout=5.0):
-    config = LoadConfig(
-        base_url=stub.base_url,
+    workload = ThroughputWorkload(
         api=api,
-        tokenizer=str(tokenizer_dir()),
         input_len=16,
         output_len=6,
         num_prompts=3,
         max_concurrency=3,
         warmup=0,
-        timeout=timeout,
-        progress=False,
+        timeout_s=timeout,
     )
-    run = run_throughput(config, tmp_path / "records.jsonl")
+    target = resolve_target(stub.base_url, tokenizer=tokenizer_dir())
+    run = run_throughput(workload, target, tmp_path / "records.jsonl", progress=False)
     return run, read_records(tmp_path / "records.jsonl")
 
 
@@ -113,16 +113,9 @@ def test_every_failing_shape_is_a_failure_of_its_kind(shape, kind, tmp_path):
 
 
 def latency(stub, tmp_path, timeout=5.0):
-    config = LatencyConfig(
-        base_url=stub.base_url,
-        tokenizer=str(tokenizer_dir()),
-        input_tokens=32,
-        output_tokens=6,
-        runs=2,
-        warmup=1,
-        timeout=timeout,
-    )
-    run = run_latency(config, tmp_path / "latency.jsonl")
+    workload = LatencyWorkload(input_len=32, output_len=6, runs=2, warmup=1, timeout_s=timeout)
+    target = resolve_target(stub.base_url, tokenizer=tokenizer_dir())
+    run = run_latency(workload, target, tmp_path / "latency.jsonl")
     return run, read_records(tmp_path / "latency.jsonl")
 
 

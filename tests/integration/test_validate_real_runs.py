@@ -8,16 +8,17 @@ beside it, so `validate_file` also recomputes the metrics from the records.
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 
-from bench.client.loadgen import LoadConfig, run_throughput
+from bench.client.loadgen import run_throughput
+from bench.client.target import resolve_target
 from bench.sim import tokenizer_dir
 from bench.sim.config import SimConfig
 from bench.sim.faults import FaultConfig
 from bench.sim.server import SimServer
 from bench.validate import validate_file
+from bench.workload.spec import ThroughputWorkload
 from tests.conftest import FIXTURES
 
 SPEED = 50.0
@@ -54,11 +55,9 @@ def document_with(run: dict, tmp_path) -> dict:
 
 
 def measure(server, tmp_path, **shape) -> dict:
-    config = LoadConfig(
-        base_url=server.base_url, tokenizer=str(tokenizer_dir()), seed=3, timeout=60,
-        progress=False, **{"request_rate": math.inf, **shape},
-    )  # fmt: skip
-    return run_throughput(config, tmp_path / "records.jsonl")
+    workload = ThroughputWorkload(seed=3, timeout_s=60, **shape)
+    target = resolve_target(server.base_url, tokenizer=tokenizer_dir())
+    return run_throughput(workload, target, tmp_path / "records.jsonl", progress=False)
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))

@@ -8,7 +8,8 @@ import pytest
 
 from bench.errors import InputError
 from bench.memory import model_arch
-from bench.memory.model_config import GIB, load_model_arch
+from bench.memory.model_config import load_model_arch
+from bench.units import GIB
 
 
 def qwen2_7b(fixtures):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bench.errors import InputError
+from bench.errors import InputError, OutputExistsError
 from bench.records import Record, RecordWriter, read_records
 
 
@@ -59,7 +59,7 @@ def test_the_writer_hashes_exactly_the_bytes_it_wrote(tmp_path):
 def test_the_writer_never_overwrites_an_existing_file(tmp_path):
     path = tmp_path / "r.jsonl"
     path.write_text("precious\n")
-    with pytest.raises(InputError, match="already exists"):
+    with pytest.raises(OutputExistsError, match="already exists"):
         RecordWriter(path)
     assert path.read_text() == "precious\n"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench import result
-from bench.errors import UsageError
+from bench.errors import OutputExistsError
 
 SIM_REPORT = {"simulated": True, "tp_size": 1, "mem_fraction_static": 0.9, "version": "0.5.3"}
 
@@ -78,8 +78,9 @@ def test_a_named_out_file_that_exists_is_refused(tmp_path):
     out = tmp_path / "mine.json"
     assert result.output_paths(out, tmp_path, "x") == (out, tmp_path / "mine.records")
     out.write_text("{}")
-    with pytest.raises(UsageError, match="exists"):
+    with pytest.raises(OutputExistsError, match="exists") as refused:
         result.output_paths(out, tmp_path, "x")
+    assert refused.value.exit_code == 1  # as for every command whose output exists
 
 
 def test_records_paths_become_relative_to_the_document(tmp_path):

@@ -6,18 +6,25 @@ from pathlib import Path
 
 import pytest
 
+from bench.client.target import Target
 from bench.drivers.sglang_bench_serving import (
     SglangInstall,
-    SglangRun,
+    SglangOptions,
     as_written_argv,
     build_argv,
     process_timeout_s,
 )
 from bench.errors import UsageError
+from bench.workload.spec import ThroughputWorkload as W
 
-NEW = SglangInstall(version="0.5.3", has_warmup_flag=True)
+NEW = SglangInstall(version="0.5.3", has_warmup_flag=True, has_burstiness_flag=True)
 OLD = SglangInstall(version="0.4.0", has_warmup_flag=False)
 OUT = Path("/tmp/out.jsonl")
+HOST = Target(base_url="http://h:1", model="m", tokenizer=None, self_report=None)
+
+
+def argv_of(workload, install=NEW, target=HOST, **options):
+    return build_argv(workload, target, OUT, install, SglangOptions(**options))
 
 
 def flags(argv):
@@ -35,8 +42,7 @@ def flags(argv):
 
 
 def test_kit_random_workload_becomes_random_ids_with_fixed_lengths():
-    run = SglangRun(base_url="http://127.0.0.1:9", num_prompts=200, max_concurrency=64)
-    f = flags(build_argv(run, OUT, NEW))
+    f = flags(argv_of(W(num_prompts=200, max_concurrency=64)))
     assert f["--backend"] == "sglang-oai-chat"
     assert f["--dataset-name"] == "random-ids"  # `random` would download ShareGPT
     assert (f["--random-input-len"], f["--random-output-len"]) == ("512", "256")
@@ -48,30 +54,35 @@ def test_kit_random_workload_becomes_random_ids_with_fixed_lengths():
 
 
 def test_rate_model_tokenizer_and_api_are_passed():
-    run = SglangRun(
-        base_url="http://h:1", api="generate", request_rate=2.5, model="m", tokenizer="/tok"
-    )
-    f = flags(build_argv(run, OUT, NEW))
+    target = Target(base_url="http://h:1", model="m", tokenizer=Path("/tok"), self_report=None)
+    f = flags(argv_of(W(api="generate", request_rate=2.5), target=target))
     assert (f["--backend"], f["--request-rate"]) == ("sglang", "2.5")
     assert (f["--model"], f["--tokenizer"]) == ("m", "/tok")
+    assert "--burstiness" not in f  # 1.0, Poisson, is sglang's default
+
+
+def test_burstiness_is_passed_only_where_the_release_has_it():
+    assert flags(argv_of(W(request_rate=4, burstiness=0.5)))["--burstiness"] == "0.5"
+    with pytest.raises(UsageError, match="has no --burstiness"):
+        argv_of(W(request_rate=4, burstiness=0.5), install=OLD)
 
 
 def test_ignore_eos_is_sglangs_default_and_can_be_turned_off():
-    assert "--disable-ignore-eos" not in build_argv(SglangRun(base_url="http://h:1"), OUT, NEW)
-    run = SglangRun(base_url="http://h:1", ignore_eos=False)
-    assert flags(build_argv(run, OUT, NEW))["--disable-ignore-eos"] is True
+    assert "--disable-ignore-eos" not in argv_of(W())
+    assert flags(argv_of(W(ignore_eos=False)))["--disable-ignore-eos"] is True
 
 
 def test_warmup_flag_only_where_the_release_has_it():
-    assert "--warmup-requests" not in build_argv(SglangRun(base_url="http://h:1"), OUT, OLD)
+    assert "--warmup-requests" not in argv_of(W(), install=OLD)
 
 
 def test_sharegpt_needs_a_local_file():
     with pytest.raises(UsageError, match="--dataset-path"):
-        build_argv(SglangRun(base_url="http://h:1", dataset="sharegpt"), OUT, NEW)
-    run = SglangRun(base_url="http://h:1", dataset="sharegpt", dataset_path="/d.json")
-    f = flags(build_argv(run, OUT, NEW))
+        argv_of(W(dataset="sharegpt"))
+    f = flags(argv_of(W(dataset="sharegpt", dataset_path="/d.json")))
     assert (f["--dataset-name"], f["--dataset-path"]) == ("sharegpt", "/d.json")
+    assert "--sharegpt-output-len" not in f  # unset: each reply's own length, as the kit's
+    f = flags(argv_of(W(dataset="sharegpt", dataset_path="/d.json", output_len=256)))
     assert f["--sharegpt-output-len"] == "256"
 
 
@@ -93,9 +104,9 @@ def test_the_article_command_is_kept_exactly_as_written():
 
 def test_the_article_command_without_a_local_sharegpt_file_fails_clearly():
     with pytest.raises(UsageError, match="ShareGPT, which it would download"):
-        build_argv(SglangRun(base_url="http://h:1", as_written=True), OUT, NEW)
+        argv_of(W(dataset="sharegpt"), as_written=True)
 
 
 def test_process_timeout_covers_every_wave_of_requests():
-    run = SglangRun(base_url="http://h:1", num_prompts=10, max_concurrency=4, timeout_s=30)
-    assert process_timeout_s(run) == 120 + 30 * (3 + 1)  # 3 waves + the warm-up
+    workload = W(num_prompts=10, max_concurrency=4, timeout_s=30)
+    assert process_timeout_s(workload) == 120 + 30 * (3 + 1)  # 3 waves + the warm-up

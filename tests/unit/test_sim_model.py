@@ -85,7 +85,7 @@ def _write_variant(tmp_path, old: str, new: str):
 
 def test_unknown_profile_key_is_rejected_by_name(tmp_path):
     path = _write_variant(tmp_path, "tp_size = 1", "tp_sise = 1")
-    with pytest.raises(InputError, match=r"unknown key server\.tp_sise"):
+    with pytest.raises(InputError, match=r"unknown key 'tp_sise' in \[server\]"):
         load_profile(path)
 
 

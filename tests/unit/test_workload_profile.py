@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from bench.errors import InputError
@@ -26,37 +28,46 @@ def write(tmp_path, text, name="p.toml"):
 def test_seed_profile_is_the_article_as_intended():
     profile = load_profile("seed")
     (tp,) = profile.throughput
-    assert (tp.dataset, tp.input_len, tp.output_len, tp.range_ratio) == ("random", 512, 256, 1.0)
-    assert (tp.num_prompts, tp.request_rate, tp.max_concurrency) == (200, None, None)
+    w = tp.workload
+    assert (w.dataset, w.input_len, w.output_len, w.range_ratio) == ("random", 512, 256, 1.0)
+    assert (w.num_prompts, w.request_rate, w.max_concurrency) == (200, math.inf, None)
     (lat,) = profile.latency
-    assert (lat.input_tokens, lat.output_tokens, lat.runs, lat.warmup) == (4096, 512, 10, 2)
+    lw = lat.workload
+    assert (lw.input_len, lw.output_len, lw.runs, lw.warmup) == (4096, 512, 10, 2)
     assert profile.server.mem_fraction_static == 0.9
 
 
 def test_seed_as_written_runs_sharegpt_through_sglang_exactly_as_written():
     (tp,) = load_profile("seed-as-written").throughput
     assert tp.driver == "sglang" and tp.as_written
-    assert tp.dataset == "sharegpt"
-    assert (tp.num_prompts, tp.input_len, tp.output_len) == (200, 512, 256)
+    assert tp.workload.dataset == "sharegpt"
+    assert (tp.workload.num_prompts, tp.workload.input_len, tp.workload.output_len) == (
+        200,
+        512,
+        256,
+    )
 
 
 def test_quick_profile_loads_by_name():
-    assert load_profile("quick").throughput[0].num_prompts == 24
+    assert load_profile("quick").throughput[0].workload.num_prompts == 24
 
 
 def test_defaults_are_filled_in_and_listed_in_the_resolved_dict(tmp_path):
     profile = load_profile(write(tmp_path, MINIMAL))
     run = profile.throughput[0]
-    assert (run.driver, run.api, run.request_rate, run.warmup) == ("kit", "chat", None, 1)
+    w = run.workload
+    assert (run.driver, w.api, w.request_rate, w.warmup, w.seed) == ("kit", "chat", math.inf, 1, 1)
     resolved = profile.as_dict()
     assert resolved["throughput"][0]["num_prompts"] == 4
     assert resolved["throughput"][0]["range_ratio"] == 1.0
+    assert resolved["throughput"][0]["request_rate"] == "inf"  # as a profile spells it
+    assert resolved["throughput"][0]["output_len"] == 256  # random's own default
 
 
 def test_ignore_eos_is_on_unless_a_run_turns_it_off(tmp_path):
-    assert load_profile(write(tmp_path, MINIMAL)).throughput[0].ignore_eos is True
+    assert load_profile(write(tmp_path, MINIMAL)).throughput[0].workload.ignore_eos is True
     text = MINIMAL + "ignore_eos = false\n"
-    assert load_profile(write(tmp_path, text)).throughput[0].ignore_eos is False
+    assert load_profile(write(tmp_path, text)).throughput[0].workload.ignore_eos is False
 
 
 def test_unknown_key_is_rejected_with_its_name_and_the_file(tmp_path):
@@ -97,15 +108,21 @@ def test_bad_values_are_rejected(tmp_path, line, message):
         load_profile(write(tmp_path, MINIMAL + line + "\n"))
 
 
+def rate_of(tmp_path, line):
+    return load_profile(write(tmp_path, MINIMAL + line + "\n")).throughput[0].workload
+
+
 def test_request_rate_inf_and_numbers(tmp_path):
-    assert (
-        load_profile(write(tmp_path, MINIMAL + "request_rate = 'inf'\n")).throughput[0].request_rate
-        is None
-    )
-    assert (
-        load_profile(write(tmp_path, MINIMAL + "request_rate = 4\n")).throughput[0].request_rate
-        == 4.0
-    )
+    assert rate_of(tmp_path, "request_rate = 'inf'").request_rate == math.inf
+    assert rate_of(tmp_path, "request_rate = 'inf'").request_rate_rps is None  # JSON: null
+    assert rate_of(tmp_path, "request_rate = 4").request_rate == 4.0
+    assert rate_of(tmp_path, "request_rate = 4").request_rate_rps == 4.0
+
+
+def test_a_renamed_key_names_its_new_spelling(tmp_path):
+    text = "[profile]\nname = 't'\n[[latency]]\ninput_tokens = 64\n"
+    with pytest.raises(InputError, match=r"unknown key 'input_tokens' .*now 'input_len'"):
+        load_profile(write(tmp_path, text))
 
 
 def test_duplicate_run_names_are_rejected():
@@ -135,7 +152,7 @@ def test_unknown_profile_name_lists_the_known_ones():
 
 
 def test_sweep_profile_rises_in_concurrency_on_the_article_workload():
-    runs = load_profile("sweep").throughput
+    runs = [r.workload for r in load_profile("sweep").throughput]
     assert [r.max_concurrency for r in runs] == [1, 4, 16, 64, 200]
     assert {(r.input_len, r.output_len, r.range_ratio, r.api) for r in runs} == {
         (512, 256, 1.0, "completions")
