@@ -156,31 +156,36 @@ async def _drive(
                 if slot is not None:
                     slot.release()
 
-        warm_slot = asyncio.Semaphore(limit or len(warmups) or 1)
-        warm_tasks = []
-        for spec in warmups:
-            await warm_slot.acquire()
-            warm_tasks.append(asyncio.create_task(one(spec, None, warm_slot)))
-        await asyncio.gather(*warm_tasks)
-        if state.dead:
-            return
-
-        slot = asyncio.Semaphore(limit) if limit else None
-        tasks = []
-        start_ns = time.perf_counter_ns()
-        for spec, offset in zip(measured, offsets_ns, strict=True):
-            scheduled_ns = start_ns + offset
-            delay_ns = scheduled_ns - time.perf_counter_ns()
-            if delay_ns > 0:
-                await asyncio.sleep(delay_ns / 1e9)
-            if slot is not None:
-                await slot.acquire()
+        in_flight: list[asyncio.Task] = []
+        try:
+            warm_slot = asyncio.Semaphore(limit or len(warmups) or 1)
+            for spec in warmups:
+                await warm_slot.acquire()
+                in_flight.append(asyncio.create_task(one(spec, None, warm_slot)))
+            await asyncio.gather(*in_flight)
             if state.dead:
+                return
+            slot = asyncio.Semaphore(limit) if limit else None
+            start_ns = time.perf_counter_ns()
+            for spec, offset in zip(measured, offsets_ns, strict=True):
+                scheduled_ns = start_ns + offset
+                delay_ns = scheduled_ns - time.perf_counter_ns()
+                if delay_ns > 0:
+                    await asyncio.sleep(delay_ns / 1e9)
                 if slot is not None:
-                    slot.release()
-                break
-            tasks.append(asyncio.create_task(one(spec, scheduled_ns, slot)))
-        await asyncio.gather(*tasks)
+                    await slot.acquire()
+                if state.dead:
+                    if slot is not None:
+                        slot.release()
+                    break
+                in_flight.append(asyncio.create_task(one(spec, scheduled_ns, slot)))
+            await asyncio.gather(*in_flight)
+        finally:
+            # Ctrl-C (cancellation) or an error: end every request still in flight before
+            # the session closes under it, so none dies later with an unretrieved error.
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
 
 
 def workload_of(workload: ThroughputWorkload, tokenizer_path: Path) -> dict[str, Any]:
