@@ -1,24 +1,24 @@
-"""The report's glossary and the README's metric table are the same definitions."""
+"""The report's glossary and the metric table of docs/measuring.md are the same definitions."""
 
 from __future__ import annotations
 
 from bench.report import glossary
 
 
-def _readme_metric_rows(repo) -> list[str]:
-    text = (repo / "README.md").read_text(encoding="utf-8")
+def _docs_metric_rows(repo) -> list[str]:
+    text = (repo / "docs" / "measuring.md").read_text(encoding="utf-8")
     section = text[text.index("## Metric definitions") :]
     section = section[: section.index("\n## ", 1)] if "\n## " in section[1:] else section
     return [line for line in section.splitlines() if line.startswith("| **")]
 
 
-def test_every_readme_metric_row_is_in_the_glossary_word_for_word(repo):
-    assert _readme_metric_rows(repo) == glossary.markdown_rows()
+def test_every_documented_metric_row_is_in_the_glossary_word_for_word(repo):
+    assert _docs_metric_rows(repo) == glossary.markdown_rows()
 
 
-def test_the_statistics_note_matches_the_readme(repo):
-    readme = " ".join((repo / "README.md").read_text(encoding="utf-8").split())
-    assert glossary.STATS_NOTE in readme
+def test_the_statistics_note_matches_the_docs(repo):
+    docs = " ".join((repo / "docs" / "measuring.md").read_text(encoding="utf-8").split())
+    assert glossary.STATS_NOTE in docs
 
 
 def test_rendered_glossary_has_the_table_and_the_report_terms():

@@ -1,4 +1,4 @@
-"""The README's `result` section says what the validator does, with its real numbers."""
+"""docs/results.md's `result` section says what the validator does, with its real numbers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from bench.validate import CONSISTENCY_CHECKS, validate_file
 from bench.validate import tolerances as tol
 from tests.conftest import REPO
 
-# README table row label for each consistency check.
+# docs/results.md table row label for each consistency check.
 ROWS = {
     "check_request_counts": "request counts",
     "check_total_is_input_plus_output": "total throughput",
@@ -36,13 +36,13 @@ ROWS = {
 
 @pytest.fixture(scope="module")
 def section() -> str:
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+    text = (REPO / "docs" / "results.md").read_text(encoding="utf-8")
     match = re.search(r"<!-- section:result -->(.*)<!-- /section:result -->", text, re.S)
     assert match
     return match.group(1)
 
 
-def test_every_check_is_in_the_readme(section):
+def test_every_check_is_in_the_docs(section):
     assert sorted(ROWS) == sorted(c.__name__ for c in CONSISTENCY_CHECKS)
     for label in ROWS.values():
         assert f"| {label} |" in section or f"**{label}**" in section, label
