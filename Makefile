@@ -12,7 +12,7 @@ PY           := $(VENV)/bin/python
 PIP          := $(PY) -m pip --disable-pip-version-check -q
 SGLANG_BENCH_VERSION ?= 0.5.3
 
-# --- what is served and how (see README, section "On an Atlas 800T A2") --------------
+# --- what is served and how (see docs/containers.md) ---------------------------------
 MODEL          ?= Qwen/Qwen2-7B-Instruct
 # A commit id or tag on ModelScope; empty on purpose (`make model` says how to pick one).
 MODEL_REVISION ?=

@@ -3,7 +3,7 @@
 Each metric is a plain function with its formula in the docstring and its unit in its
 name. A metric that does not apply to a record returns None; the run summary reports how
 many records were left out. `run_metrics` composes them, in the explicit order of the
-schema's `run_metrics` object. Definitions: README.md, "Metric definitions".
+schema's `run_metrics` object. Definitions: docs/measuring.md, "Metric definitions".
 """
 
 from __future__ import annotations

@@ -6,8 +6,7 @@ Prefill: TTFT_min = max((2 x P x N_in + 2 x L x N_in^2 x d_attn) / (n x peak FLO
                         W / (n x HBM bandwidth))
 Efficiency = bound / measured. Peaks come from bench/data/hardware.toml (published Ascend
 910B figures disagree: the file says where each number comes from); override them with
-measured ones. See README section "Memory, environment and the roofline" for what the
-bounds leave out.
+measured ones. docs/memory.md ("bench roofline") says what the bounds leave out.
 
 Examples:
   python -m bench roofline results/reference/article-qwen2-7b-atlas800t-sglang.json

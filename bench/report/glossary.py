@@ -1,7 +1,7 @@
 """The metric definitions the report ends with.
 
-`METRICS` is the same table as the README's "Metric definitions" (a test checks that every
-row agrees, word for word), so the report and the README cannot drift apart. `REPORT_TERMS`
+`METRICS` is the same table as docs/measuring.md's "Metric definitions" (a test checks that
+every row agrees, word for word), so the report and the docs cannot drift apart. `REPORT_TERMS`
 defines the words the report itself adds (kind, ratios, efficiencies, findings).
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Definition:
-    metric: str  # as the README's first column shows it (Markdown)
+    metric: str  # as the docs table's first column shows it (Markdown)
     definition: str
     unit: str
     aliases: str  # other tools' names for it
@@ -148,7 +148,7 @@ REPORT_TERMS: tuple[tuple[str, str], ...] = (
 
 
 def markdown_rows() -> list[str]:
-    """The metric table rows exactly as the README writes them."""
+    """The metric table rows exactly as docs/measuring.md writes them."""
     return [f"| {d.metric} | {d.definition} | {d.unit} | {d.aliases} |" for d in METRICS]
 
 
@@ -157,7 +157,7 @@ def render(formulas: dict[str, str] | None = None) -> str:
     lines = [
         "## Glossary",
         "",
-        "The kit's metric definitions (the same table as the README's).",
+        "The kit's metric definitions (the same table as docs/measuring.md).",
         "",
         "| metric | definition | unit | other tools' names |",
         "|---|---|---|---|",

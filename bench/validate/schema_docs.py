@@ -31,7 +31,7 @@ JSON Schema draft 2020-12, `$id` `{id}`, schema version **{version}**.
   figures their publication gives.
 
 `python -m bench validate FILE` checks a document against this schema and for internal
-consistency; the README's "Result documents" section lists the checks and their
+consistency; [docs/results.md](../docs/results.md) lists the checks and their
 tolerances.
 
 Types: `a | b` either; `[name](#name)` another table; `≥ n` minimum. **req** marks a

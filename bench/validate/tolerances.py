@@ -1,6 +1,6 @@
 """Every tolerance and physical bound the validator uses, in one place, with its reason.
 
-The README's `result` section documents the same numbers; a test checks they agree.
+docs/results.md (its `result` section) documents the same numbers; a test checks they agree.
 """
 
 from __future__ import annotations
