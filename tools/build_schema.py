@@ -1,7 +1,8 @@
 """Writes schema/result.schema.json. The schema is data; this script only keeps it readable.
 
-Run: python tools/build_schema.py   (writes schema/result.schema.json and schema/README.md;
-the test suite checks both committed files are current)
+Run: python tools/build_schema.py   (writes schema/result.schema.json and schema/README.md,
+then the package's copy bench/validate/result.schema.json through tools/sync_package_data.py;
+the test suite checks all three are current)
 """
 
 from __future__ import annotations
@@ -731,3 +732,7 @@ if __name__ == "__main__":
     OUT.write_text(render(), encoding="utf-8")
     DOCS.write_text(render_docs(), encoding="utf-8")
     print(f"wrote {OUT} and {DOCS}")
+    from sync_package_data import sync  # tools/ is sys.path[0] when run as a script
+
+    for copy in sync():
+        print(f"updated {copy.relative_to(ROOT)}")

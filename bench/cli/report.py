@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--baseline",
         default=None,
         metavar="FILE",
-        help="the article's `reported` document to compare with (default: the kit's "
+        help="the article's `reported` document to compare with (default: the kit's copy of "
         "results/reference/article-qwen2-7b-atlas800t-sglang.json); `none` for no baseline",
     )
     parser.add_argument(

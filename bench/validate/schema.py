@@ -10,7 +10,8 @@ from typing import Any
 
 from bench.validate.findings import Issue, pointer
 
-# A symbolic link to schema/result.schema.json, so the installed package carries the schema.
+# The package's copy of schema/result.schema.json (tools/build_schema.py writes both), so an
+# installed kit carries the schema.
 SCHEMA_PATH = Path(__file__).with_name("result.schema.json")
 MAX_MESSAGE = 160
 

@@ -25,7 +25,9 @@ from bench import strict_toml
 from bench.errors import InputError, UsageError
 from bench.workload.spec import LatencyWorkload, ThroughputWorkload, parse_rate
 
-PROFILES_DIR = Path(__file__).resolve().parent.parent.parent / "profiles"
+# The package's copies of the top-level profiles/ (tools/sync_package_data.py writes them), so
+# an installed kit finds them too.
+PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
 
 DRIVERS = ("kit", "sglang")
 # Keys an older kit spelled differently: the error for them says the new spelling.
