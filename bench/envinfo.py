@@ -236,6 +236,11 @@ def _git() -> tuple[str | None, bool | None]:
             return None
         return p.stdout if p.returncode == 0 else None
 
+    # Only the kit's own checkout: an installed kit's directory (site-packages) can lie inside
+    # some other repository, whose commit says nothing about the kit.
+    top = git("rev-parse", "--show-toplevel")
+    if top is None or Path(top.strip()).resolve() != REPO:
+        return None, None
     commit = git("rev-parse", "HEAD")
     if commit is None:
         return None, None
@@ -302,6 +307,6 @@ def capture_environment(
     commit, dirty = _git()
     provenance = {"kit_version": __version__, "git_commit": commit, "git_dirty": dirty}
     if commit is None:
-        provenance_missing = "not a git checkout, or git is not installed"
+        provenance_missing = "the kit is not a git checkout (an installed copy), or no git"
         software["missing"]["provenance.git_commit"] = provenance_missing
     return {"system": system, "software": software, "provenance": provenance}

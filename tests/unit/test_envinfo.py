@@ -66,6 +66,22 @@ def test_provenance_has_the_kits_commit():
     assert prov["git_dirty"] in (True, False, None)
 
 
+def test_a_kit_inside_another_repository_records_no_commit(tmp_path, monkeypatch):
+    """An installed kit (site-packages) inside someone's repository is not that commit."""
+    import bench.envinfo as envinfo
+
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
+    subprocess.run([*git, "init", "-q"], check=True, timeout=30)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "x"], check=True, timeout=30)
+    inside = tmp_path / "venv" / "lib" / "site-packages"
+    inside.mkdir(parents=True)
+    monkeypatch.setattr(envinfo, "REPO", inside.resolve())
+    assert envinfo._git() == (None, None)
+    monkeypatch.setattr(envinfo, "REPO", tmp_path.resolve())
+    commit, dirty = envinfo._git()
+    assert commit is not None and len(commit) == 40 and dirty is False
+
+
 @pytest.mark.parametrize(
     ("name", "value", "kept"),
     [
