@@ -25,12 +25,13 @@ class SimProcess:
         workdir: Path,
         prefix: Sequence[str] = (),  # e.g. ["taskset", "-c", "0"]
         start_timeout_s: float = 60.0,
+        python: str | None = None,  # the interpreter whose kit runs it (default: this one)
     ):
         self.ready_file = Path(workdir) / f"sim-ready-{time.monotonic_ns()}.json"
         self.stderr_file = self.ready_file.with_suffix(".stderr")
         self.cmd = [
             *prefix,
-            sys.executable,
+            python or sys.executable,
             "-m",
             "bench",
             "sim",
