@@ -258,5 +258,5 @@ lint: venv-test ## ruff on the package, tests and tools; hadolint on Dockerfile.
 
 .PHONY: clean
 clean: ## remove the virtual environment, caches and work files (never results/, runs/ or models/)
-	rm -rf $(VENV) $(WORK_DIR) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(WORK_DIR) .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
