@@ -233,27 +233,19 @@ def test_the_build_context_holds_what_the_kit_reads_at_run_time(tmp_path):
         "assert (tokenizer_dir() / 'tokenizer.json').is_file();"
         "from bench.validate.schema import SCHEMA_PATH; assert SCHEMA_PATH.read_text()"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)},
-        timeout=60,
-        check=False,
-    )
+
+    def kit(*argv: str) -> subprocess.CompletedProcess:
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)}
+        return subprocess.run(
+            [sys.executable, *argv], capture_output=True, text=True, cwd=tmp_path, env=env,
+            timeout=60, check=False,
+        )  # fmt: skip
+
+    proc = kit("-c", script, str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     references = sorted((tmp_path / "bench" / "data" / "reference").glob("*.json"))
     assert references
-    validate = subprocess.run(
-        [sys.executable, "-m", "bench", "validate", *map(str, references)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)},
-        timeout=60,
-        check=False,
-    )
+    validate = kit("-m", "bench", "validate", *map(str, references))
     assert validate.returncode == 0, validate.stdout + validate.stderr
 
 
