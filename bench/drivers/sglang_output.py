@@ -14,9 +14,10 @@ between releases (read in SGLang's source):
   `ttfts` and `itls` (seconds), `generated_texts`, `errors` (empty string = success).
 
 When the per-request details are there, the latency statistics are recomputed from them
-with the kit's definitions (docs/measuring.md, "Metric definitions"): TTFT as sglang measured it (first
-chunk with text), E2E = TTFT + the sum of the request's ITLs (the last chunk with text;
-sglang's own `latency` runs to the final `[DONE]` line), TPOT = (E2E - TTFT) / (N_out - 1).
+with the kit's definitions (docs/measuring.md, "Metric definitions"): TTFT as sglang
+measured it (first chunk with text), E2E = TTFT + the sum of the request's ITLs (the last
+chunk with text; sglang's own `latency` runs to the final `[DONE]` line),
+TPOT = (E2E - TTFT) / (N_out - 1).
 Without details only the summary statistics sglang printed are kept. `request_rate` is
 written by Python's json as the non-JSON literal `Infinity` when infinite: read here, and
 mapped to null.
