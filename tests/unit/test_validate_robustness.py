@@ -53,7 +53,9 @@ def test_any_value_anywhere_gives_findings_never_an_exception(replacements):
             except (KeyError, IndexError, TypeError):
                 break
         else:
-            if isinstance(node, dict) or (isinstance(node, list) and path[-1] < len(node)):
+            # an earlier replacement may have turned an object into a list, or back
+            index_fits = isinstance(path[-1], int) and path[-1] < len(node)
+            if isinstance(node, dict) or (isinstance(node, list) and index_fits):
                 node[path[-1]] = value
     for finding in validate_document(doc, "fuzz.json"):
         assert finding.level in ("error", "warning")
