@@ -11,6 +11,7 @@ ground truth.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 import time
@@ -224,6 +225,8 @@ class SimState:
             self.crash(request)
             return web.Response(status=500)  # never sent: the connection is already reset
         faults = decide(self.config.faults, self.config.seed, index)
+        if faults.burst and not spec.stream:  # a reply sent whole is whole anyway
+            faults = dataclasses.replace(faults, burst=False)
         rid = uuid.UUID(
             int=random.Random(f"{self.config.seed}/id/{index}").getrandbits(128), version=4
         ).hex

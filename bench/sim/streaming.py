@@ -1,6 +1,6 @@
 """One streamed reply: its chunks written as the engine produces its tokens, and what the
-stream faults (drop, malformed) do to them. The ground truth records each token when the
-chunk carrying it is handed to the transport."""
+stream faults (drop, malformed, burst) do to them. The ground truth records each token when
+the chunk carrying it is handed to the transport."""
 
 from __future__ import annotations
 
@@ -22,21 +22,39 @@ MALFORMED_LINE = b'data: {"id": \n\n'
 
 class ReplyWriter:
     """Writes a reply's chunks and stamps, just before each write, the tokens it carries
-    in the ground truth (`token_ns`, `completion_tokens`)."""
+    in the ground truth (`token_ns`, `completion_tokens`). With `hold` (the burst fault) it
+    keeps every chunk and writes them all in one piece, with the tail, at the end."""
 
-    def __init__(self, resp: web.StreamResponse, truth: dict):
+    def __init__(self, resp: web.StreamResponse, truth: dict, *, hold: bool = False):
         self.resp = resp
         self.truth = truth
+        self.hold = hold
+        self._held: list[bytes] = []
+        self._held_tokens = 0
+        self._upto = 0
 
     async def chunk(self, data: bytes, tokens: int, upto: int) -> None:
         """`data` carries `tokens` more tokens, `upto` in all."""
-        self.truth["token_ns"].extend([time.perf_counter_ns()] * tokens)
-        self.truth["completion_tokens"] = upto
-        await self.resp.write(data)
+        self._held.append(data)
+        self._held_tokens += tokens
+        self._upto = upto
+        if not self.hold:
+            await self.flush()
+
+    async def flush(self, tail: bytes = b"") -> None:
+        """Write what is held (and `tail`) in one piece."""
+        data = b"".join(self._held) + tail
+        if self._held_tokens:
+            self.truth["token_ns"].extend([time.perf_counter_ns()] * self._held_tokens)
+            self.truth["completion_tokens"] = self._upto
+        self._held.clear()
+        self._held_tokens = 0
+        if data:
+            await self.resp.write(data)
 
     async def end(self, tail: bytes) -> None:
         """The closing chunks (finish, usage, `[DONE]`) and the end of the body."""
-        await self.resp.write(tail)
+        await self.flush(tail)
         await self.resp.write_eof()
 
 
@@ -77,12 +95,14 @@ async def stream_reply(
     truth: dict,
 ) -> None:
     """Write `req`'s tokens as the scheduler produces them (one chunk per wake-up), then the
-    tail; the drop fault cuts the connection after its K tokens instead."""
-    writer = ReplyWriter(resp, truth)
+    tail; the drop fault cuts the connection after its K tokens instead, the burst fault
+    holds every chunk until the end."""
+    writer = ReplyWriter(resp, truth, hold=faults.burst)
     cumulative: list[str] = []
     drop_at = faults.drop_after
     while True:
         if drop_at is not None and req.sent >= drop_at:
+            await writer.flush()
             truth["finish_reason"] = "abort"
             state.scheduler.abort(req)
             request.transport.abort()
