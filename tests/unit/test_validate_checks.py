@@ -211,26 +211,31 @@ def test_a_request_whose_tokens_arrived_in_one_read_may_have_a_zero_tpot():
 def test_a_zero_median_tpot_of_replies_that_arrived_whole_is_a_warning_not_an_error():
     # as the user's run, where 15 of 24 replies came in one read: the median TPOT is 0
     doc = delivered_in_bursts(fixture("simulated_valid"), 6)
-    findings = {f.pointer: f for f in validate_document(doc) if "/metrics/" in f.pointer}
-    assert sorted(findings) == [f"{SIM_L}/metrics/itl_ms/median", f"{SIM_L}/metrics/tpot_ms/median"]
-    tpot = findings[f"{SIM_L}/metrics/tpot_ms/median"]
-    assert tpot.level == "warning"
-    assert tpot.message == (
+    findings = [f for f in validate_document(doc) if "/metrics/" in f.pointer]
+    assert [(f.level, f.pointer) for f in findings] == [
+        ("warning", f"{SIM_L}/metrics/tpot_ms/median")
+    ]
+    assert findings[0].message == (
         "tpot_ms median is 0 ms: 6 of 10 replies arrived in one read (a read brought 2.5 tokens "
         "on average, 512 at most), so TPOT and ITL here describe how the replies were delivered "
-        "(in bursts, by the server or a proxy in front of it), not how fast they were generated"
+        "(in one piece), not how fast they were generated"
     )
-    assert findings[f"{SIM_L}/metrics/itl_ms/median"].level == "warning"
 
 
 def test_a_zero_median_tpot_without_delivery_figures_stays_an_error():
     doc = delivered_in_bursts(fixture("simulated_valid"), 6)
     del doc["measurements"]["latency"][0]["metrics"]["delivery"]
-    levels = {f.pointer: f.level for f in validate_document(doc) if "/metrics/" in f.pointer}
-    assert levels == {
-        f"{SIM_L}/metrics/tpot_ms/median": "error",
-        f"{SIM_L}/metrics/itl_ms/median": "warning",  # a zero ITL was never an error
-    }
+    found = [(f.level, f.pointer) for f in validate_document(doc) if "/metrics/" in f.pointer]
+    assert found == [("error", f"{SIM_L}/metrics/tpot_ms/median")]
+
+
+def test_a_zero_median_itl_alone_is_no_finding():
+    # reads that carry several chunks (a fast server, a client reading late) zero most ITL
+    # gaps without any reply arriving whole: that was never an error, and is not warned of
+    doc = changed("simulated_valid", {f"{SIM_L}/metrics/itl_ms/median": 0,
+                                      f"{SIM_L}/metrics/itl_ms/min": 0,
+                                      f"{SIM_L}/metrics/delivery": NO_SINGLE_READS})  # fmt: skip
+    assert [f for f in validate_document(doc) if "/metrics/" in f.pointer] == []
 
 
 def test_the_tpot_floor_is_judged_on_the_replies_that_did_not_arrive_whole():
