@@ -124,6 +124,38 @@ def itl_ms(record: Record) -> list[float]:
     return values
 
 
+def tokens_per_read(record: Record) -> list[int]:
+    """Formula: the content chunks grouped by arrival time (consecutive equal chunk_ns; the
+    client stamps every chunk of one read of the connection with that read's time), and
+    sum(chunk_tokens) of each group: one value per read that carried content, in order.
+
+    Empty for a failed request or one that streamed no content.
+    """
+    if not record.ok:
+        return []
+    out: list[int] = []
+    previous = None
+    for t_ns, tokens in zip(record.chunk_ns, record.chunk_tokens, strict=True):
+        if t_ns == previous:
+            out[-1] += tokens
+        else:
+            out.append(tokens)
+            previous = t_ns
+    return out
+
+
+def arrived_in_one_read(record: Record) -> bool | None:
+    """Formula: chunk_ns[0] == chunk_ns[-1]: every content chunk came in one read (the whole
+    reply in one piece, as a server or proxy that buffers it writes it). Such a reply's TPOT
+    is 0 and its ITL gaps are 0: they describe delivery, not generation.
+
+    None where TPOT does not apply (a failed request, no content, N_out <= 1).
+    """
+    if tpot_ms(record) is None:
+        return None
+    return record.chunk_ns[0] == record.chunk_ns[-1]
+
+
 def schedule_lag_ms(record: Record) -> float | None:
     """Formula: lag = submit_ns - scheduled_ns (send_ns when submit_ns is unknown), in ms;
     it includes waiting for a free concurrency slot. None without a scheduled time."""
@@ -248,6 +280,17 @@ def token_counts(completed: Sequence[Record]) -> dict[str, Any]:
     }
 
 
+def delivery(completed: Sequence[Record]) -> dict[str, Any]:
+    """How the replies reached the client: `single_read_requests` = the number of completed
+    requests with arrived_in_one_read(r) (of the requests TPOT applies to: tpot_ms.count), and
+    `tokens_per_read` = summarize(tokens_per_read(r) for every completed r), in tokens (None
+    when no content arrived)."""
+    return {
+        "single_read_requests": sum(1 for r in completed if arrived_in_one_read(r)),
+        "tokens_per_read": summarize(n for r in completed for n in tokens_per_read(r)),
+    }
+
+
 def _stats_ms(values_ns: Iterable[int | None]) -> dict[str, Any] | None:
     return summarize(v / NS_PER_MS for v in values_ns if v is not None)
 
@@ -314,5 +357,6 @@ def run_metrics(
         out["goodput_rps"] = None
         out["slo"] = None
     out["token_counts"] = token_counts(completed)
+    out["delivery"] = delivery(completed)
     out["percentile_method"] = PERCENTILE_METHOD
     return out

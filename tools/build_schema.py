@@ -178,6 +178,26 @@ TOKEN_COUNTS = obj(
     required=["input_source", "output_source"],
 )
 
+DELIVERY = obj(
+    "How the replies reached the client. The client stamps every chunk of one read of the "
+    "connection with that read's time, so a reply the server (or a proxy in front of it) wrote "
+    "in one piece has all its chunks at one time: its TPOT is 0 and its ITL gaps are 0, and "
+    "they describe delivery, not generation.",
+    {
+        "single_read_requests": integer(
+            "Completed requests with N_out > 1 whose content chunks all arrived in one read "
+            "(of the `tpot_ms.count` requests TPOT applies to)."
+        ),
+        "tokens_per_read": {
+            "description": "Output tokens carried by each read that brought content, over "
+            "every completed request (the unit is tokens). 1 for a server that streams token "
+            "by token and a client that keeps up; N_out for a reply written in one piece.",
+            "anyOf": [{"$ref": "#/$defs/stats"}, {"type": "null"}],
+        },
+    },
+    required=["single_read_requests", "tokens_per_read"],
+)
+
 RUN_METRICS = obj(
     "What the run measured. Throughputs are over the measured window: first send to last finish, "
     "warm-up excluded. Measured and simulated runs must give `duration_s` and the three request "
@@ -229,6 +249,7 @@ RUN_METRICS = obj(
             "additionalProperties": False,
         },
         "token_counts": {"$ref": "#/$defs/token_counts"},
+        "delivery": {"$ref": "#/$defs/delivery"},
         "percentile_method": nstr("How percentiles were computed."),
     },
     # Required only for measured and simulated documents (see MEASURED_RUN): a `reported`
@@ -694,6 +715,7 @@ SCHEMA = {
         "driver": DRIVER,
         "records": RECORDS,
         "token_counts": TOKEN_COUNTS,
+        "delivery": DELIVERY,
         "run_metrics": RUN_METRICS,
         "run": RUN,
         "measured_run": MEASURED_RUN,

@@ -86,6 +86,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fraction of streams with one malformed SSE line",
     )
     faults.add_argument(
+        "--fault-burst-rate",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="fraction of streams held and written in one piece at the end (a buffering "
+        "server or proxy)",
+    )
+    faults.add_argument(
         "--fault-health-delay",
         type=float,
         default=0.0,
@@ -114,6 +122,7 @@ def config_from_args(args: argparse.Namespace):
         stall_s=args.fault_stall,
         stall_rate=args.fault_stall_rate,
         malformed_rate=args.fault_malformed_rate,
+        burst_rate=args.fault_burst_rate,
         health_delay_s=args.fault_health_delay,
         health_fail=args.fault_health_fail,
         crash_after=args.fault_crash_after,

@@ -7,6 +7,9 @@ for `output_len` tokens with `ignore_eos` (an SGLang/vLLM extension, sent in `ex
 and for usage (`stream_options.include_usage`). TTFT is taken at the first chunk with
 content, TPOT = (E2E - TTFT) / (N_out - 1). The send time is taken by an httpx request
 hook, just before the request goes out, so the SDK's own request building is not timed.
+Each chunk is stamped with the time the bytes that completed it were read from the
+connection (an httpx response hook wraps the body's stream), as the load generator does,
+so a reply the server wrote in one piece shows as one read, not as the SDK's parsing pace.
 """
 
 from __future__ import annotations
@@ -38,7 +41,25 @@ def _client(base_url: str, timeout_s: float, sent: dict[str, int]) -> Any:
     def on_request(_request: httpx.Request) -> None:
         sent["ns"] = time.perf_counter_ns()
 
-    http = httpx.Client(event_hooks={"request": [on_request]}, timeout=timeout_s)
+    class ReadTimes(httpx.SyncByteStream):
+        """The response body's stream, noting in sent["read_ns"] when each piece was read."""
+
+        def __init__(self, stream: Any) -> None:
+            self.stream = stream
+
+        def __iter__(self) -> Any:
+            for data in self.stream:
+                sent["read_ns"] = time.perf_counter_ns()
+                yield data
+
+        def close(self) -> None:
+            self.stream.close()
+
+    def on_response(response: httpx.Response) -> None:
+        response.stream = ReadTimes(response.stream)
+
+    hooks = {"request": [on_request], "response": [on_response]}
+    http = httpx.Client(event_hooks=hooks, timeout=timeout_s)
     return openai.OpenAI(
         base_url=base_url.rstrip("/") + "/v1",
         # The SDK requires a key; servers started without --api-key ignore it.
@@ -58,11 +79,13 @@ def probe_once(
 ) -> Record:
     """One streamed request through the SDK; every outcome becomes a record.
 
-    `sent["ns"]` is set by the client's httpx request hook when the request goes out."""
+    `sent["ns"]` is set by the client's httpx request hook when the request goes out,
+    `sent["read_ns"]` by its response stream each time it reads a piece of the body."""
     import httpx
     import openai
 
     sent.pop("ns", None)
+    sent.pop("read_ns", None)
     state = StreamState()
     status: int | None = None
     body = dict(spec.body)
@@ -80,7 +103,7 @@ def probe_once(
         status = stream.response.status_code
         with stream:
             for chunk in stream:
-                state.feed_object(time.perf_counter_ns(), chunk.to_dict())
+                state.feed_object(sent.get("read_ns") or time.perf_counter_ns(), chunk.to_dict())
                 if state.failed:
                     break
                 if time.perf_counter_ns() > deadline_ns:

@@ -101,6 +101,16 @@ METRICS: tuple[Definition, ...] = (
         "req/s",
         "vLLM `--goodput`, DistServe",
     ),
+    Definition(
+        "**Delivery**",
+        "how the replies reached the client: `single_read_requests`, the replies (N_out > 1) "
+        "whose content chunks all arrived in one read of the connection, and "
+        "`tokens_per_read`, the tokens each read brought (the client stamps every chunk of "
+        "one read with one time). A server or proxy that writes a whole reply at once gives "
+        "it a TPOT and ITL of 0, which then describe delivery, not generation",
+        "requests; tokens",
+        "—",
+    ),
 )
 
 STATS_NOTE = (
@@ -142,7 +152,8 @@ REPORT_TERMS: tuple[tuple[str, str], ...] = (
     (
         "findings",
         "what `bench validate` says about the document: errors make a result invalid (listed "
-        "apart, never ranked); warnings (⚠) are shown beside the result and in its details.",
+        "apart, never ranked); warnings (⚠) are shown beside the result, beside the figure "
+        "they are about (with a note under its table) and in its details.",
     ),
 )
 

@@ -80,6 +80,22 @@ class Row:
     def has_description(self) -> bool:
         return isinstance(dig(self.run, "workload_as_described"), dict)
 
+    @property
+    def pointer(self) -> str:
+        """The run's JSON pointer in its document (`/measurements/throughput/0`)."""
+        runs = dig(self.doc, "measurements", self.section) or []
+        index = next(i for i, run in enumerate(runs) if run is self.run)
+        return f"/measurements/{self.section}/{index}"
+
+    def warnings_on(self, metric: str) -> list[str]:
+        """The validator's warnings about one metric of this run (`tpot_ms`), in order."""
+        where = f"{self.pointer}/metrics/{metric}"
+        return [
+            w.message
+            for w in self.entry.warnings
+            if w.pointer == where or w.pointer.startswith(where + "/")
+        ]
+
 
 def rows_of(entry: ResultEntry) -> list[Row]:
     """Every run of a valid document, throughput runs first, in document order."""

@@ -46,10 +46,15 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str
 class Column:
     header: str
     value: Callable[[Row], str]
+    metric: str | None = None  # the metric shown, whose warnings are flagged beside it
 
 
 def _stat(metric: str, field: str, digits: int = 1) -> Callable[[Row], str]:
     return lambda r: text.num(r.metric(metric, field), digits)
+
+
+def _stat_column(header: str, metric: str, field: str, digits: int = 1) -> Column:
+    return Column(header, _stat(metric, field, digits), metric)
 
 
 def _metric(name: str, digits: int = 1) -> Callable[[Row], str]:
@@ -70,12 +75,12 @@ PERFORMANCE_COLUMNS: tuple[Column, ...] = (
     Column("out tok/s", _metric("output_throughput_tok_s")),
     Column("total tok/s", _metric("total_throughput_tok_s")),
     Column("out tok/s/NPU", _metric("output_throughput_per_npu_tok_s")),
-    Column("TTFT p50 ms", _stat("ttft_ms", "median")),
-    Column("TTFT p99 ms", _stat("ttft_ms", "p99")),
-    Column("TPOT p50 ms", _stat("tpot_ms", "median", 2)),
-    Column("TPOT p99 ms", _stat("tpot_ms", "p99", 2)),
-    Column("E2E p50 ms", _stat("e2e_ms", "median")),
-    Column("E2E p99 ms", _stat("e2e_ms", "p99")),
+    _stat_column("TTFT p50 ms", "ttft_ms", "median"),
+    _stat_column("TTFT p99 ms", "ttft_ms", "p99"),
+    _stat_column("TPOT p50 ms", "tpot_ms", "median", 2),
+    _stat_column("TPOT p99 ms", "tpot_ms", "p99", 2),
+    _stat_column("E2E p50 ms", "e2e_ms", "median"),
+    _stat_column("E2E p99 ms", "e2e_ms", "p99"),
     Column("tok/s/user", _metric("interactivity_tok_s")),
 )
 
@@ -152,12 +157,34 @@ def article_cell(row: Row, base_rows: list[Row]) -> tuple[str, str]:
     return value + "†", f"differs from the article's workload ({against}) in {', '.join(diffs)}"
 
 
+def flagged_cells(row: Row, columns: Sequence[Column]) -> tuple[list[str], list[str]]:
+    """The row's cells, a figure the validator warns about marked `⚠`, and one note per
+    metric saying why (each warning once, however many columns show that metric)."""
+    cells, notes, seen = [], [], set()
+    for column in columns:
+        value = column.value(row)
+        warnings = row.warnings_on(column.metric) if column.metric else []
+        if warnings and value != "—":
+            value += " ⚠"
+            if column.metric not in seen:
+                seen.add(column.metric)
+                notes += [
+                    f"⚠ {row.entry.rid} {text.inline(row.name, 40)}, {column.header}: "
+                    f"{text.inline(w, 400)}"
+                    for w in warnings
+                ]
+        cells.append(value)
+    return cells, notes
+
+
 def performance_table(setting: Setting, base_rows: list[Row]) -> str:
     best = best_measured(setting)
     headers = ["#", "result", "kind", *(c.header for c in PERFORMANCE_COLUMNS)]
     headers += ["÷ article", "÷ best measured", "findings"]
-    body, notes = [], []
+    body, notes, warned = [], [], []
     for row in setting.rows:
+        cells, flags = flagged_cells(row, PERFORMANCE_COLUMNS)
+        warned += flags
         rank = rank_of(setting, row)
         art, note = article_cell(row, base_rows)
         if note:
@@ -168,7 +195,7 @@ def performance_table(setting: Setting, base_rows: list[Row]) -> str:
                 str(rank) if rank is not None else "—",
                 result_label(row),
                 row.entry.kind_label,
-                *(c.value(row) for c in PERFORMANCE_COLUMNS),
+                *cells,
                 art,
                 vs_best,
                 findings_cell(row),
@@ -184,6 +211,8 @@ def performance_table(setting: Setting, base_rows: list[Row]) -> str:
     ]
     if notes:
         lines += ["", *(f"† {note}." for note in notes)]
+    if warned:
+        lines += ["", *warned]
     return "\n".join(lines)
 
 
@@ -254,7 +283,8 @@ def baseline_comparison(base: Row, rows: list[Row]) -> str:
         for _, keys, digits in COMPARED:
             value = row.metric(*keys)
             r = ratio(value, base.metric(*keys))
-            cells.append(text.num(value, digits) + (f" ({text.ratio(r)})" if r else ""))
+            flag = " ⚠" if value is not None and row.warnings_on(keys[0]) else ""
+            cells.append(text.num(value, digits) + flag + (f" ({text.ratio(r)})" if r else ""))
         fields, against = baseline_differences(row, base)
         diffs = f"{', '.join(fields)} ({against})" if fields else f"— ({against})"
         body.append([result_label(row), row.entry.kind_label, *cells, diffs])

@@ -57,73 +57,100 @@ def _message_text(messages: object) -> str:
     return chatml(flat)
 
 
-def parse(
-    endpoint: str,
-    body: object,
-    tokens: TokenSource,
-    served_model: str,
-    max_req_input_len: int,
-    context_length: int,
-) -> GenSpec:
-    if not isinstance(body, dict):
-        raise ApiError(400, "the request body must be a JSON object")
-    if endpoint == "generate":
-        params = body.get("sampling_params")
-        params = {} if params is None else params
-        if not isinstance(params, dict):
-            raise ApiError(400, "sampling_params must be an object")
-        if "input_ids" in body and body["input_ids"] is not None:
-            ids = body["input_ids"]
-            if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
-                raise ApiError(400, "input_ids must be a list of integers")
-            n_prompt = len(ids)
-            material = repr(ids)
-        elif isinstance(body.get("text"), str):
-            material = body["text"]
-            n_prompt = tokens.count(material)
-        else:
-            raise ApiError(400, "either text or input_ids must be given")
-        max_new = params.get("max_new_tokens", 128)
-        temperature = params.get("temperature", 1.0)
-        ignore_eos = bool(params.get("ignore_eos", False))
-        include_usage = False
-        model = served_model
+@dataclass(frozen=True)
+class Fields:
+    """What one endpoint family reads from a body, before the checks every family shares."""
+
+    material: str  # the prompt as text (or the repr of its ids): greedy output depends on it
+    prompt_tokens: int
+    max_new: object  # unchecked: the shared checks say what is wrong with it
+    temperature: object
+    ignore_eos: bool
+    include_usage: bool
+    model: str
+    n: object = 1
+
+
+def _generate_fields(body: dict, tokens: TokenSource, served_model: str) -> Fields:
+    """SGLang's native /generate: `text` or `input_ids`, options in `sampling_params`."""
+    params = body.get("sampling_params")
+    params = {} if params is None else params
+    if not isinstance(params, dict):
+        raise ApiError(400, "sampling_params must be an object")
+    if "input_ids" in body and body["input_ids"] is not None:
+        ids = body["input_ids"]
+        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+            raise ApiError(400, "input_ids must be a list of integers")
+        material, n_prompt = repr(ids), len(ids)
+    elif isinstance(body.get("text"), str):
+        material = body["text"]
+        n_prompt = tokens.count(material)
     else:
-        if endpoint == "chat":
-            if "messages" not in body:
-                raise ApiError(400, "messages is required")
-            material = _message_text(body["messages"])
-            n_prompt = tokens.count(material)
-            default_max = 128
-        else:
-            prompt = body.get("prompt")
-            if isinstance(prompt, list) and len(prompt) == 1:
-                prompt = prompt[0]
-            if isinstance(prompt, list) and all(isinstance(i, int) for i in prompt):
-                n_prompt = len(prompt)
-                material = repr(prompt)
-            elif isinstance(prompt, str):
-                n_prompt = tokens.count(prompt)
-                material = prompt
-            else:
-                raise ApiError(400, "prompt must be a string or a list of token ids")
-            default_max = 16
-        max_new = body.get("max_completion_tokens", body.get("max_tokens"))
-        if max_new is None:
-            max_new = default_max
-        ignore_eos = bool(body.get("ignore_eos", False))
-        options = body.get("stream_options") or {}
-        include_usage = bool(isinstance(options, dict) and options.get("include_usage"))
-        model = body.get("model") if isinstance(body.get("model"), str) else served_model
-        temperature = body.get("temperature", 1.0)
-    if temperature is None:
-        temperature = 1.0
-    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or temperature < 0:
-        raise ApiError(400, f"temperature must be a number >= 0, got {temperature!r}")
-    n = body.get("n", 1) if endpoint != "generate" else 1
-    if n not in (None, 1):
-        raise ApiError(400, f"the simulator serves n=1 only, got n={n!r}")
-    max_new = _int_field(max_new, "max_tokens", 1)
+        raise ApiError(400, "either text or input_ids must be given")
+    return Fields(
+        material,
+        n_prompt,
+        max_new=params.get("max_new_tokens", 128),
+        temperature=params.get("temperature", 1.0),
+        ignore_eos=bool(params.get("ignore_eos", False)),
+        include_usage=False,
+        model=served_model,
+    )
+
+
+def _chat_fields(body: dict, tokens: TokenSource, served_model: str) -> Fields:
+    """OpenAI /v1/chat/completions: `messages`, counted after the chat template."""
+    if "messages" not in body:
+        raise ApiError(400, "messages is required")
+    material = _message_text(body["messages"])
+    return _openai_fields(body, material, tokens.count(material), served_model, default_max=128)
+
+
+def _completions_fields(body: dict, tokens: TokenSource, served_model: str) -> Fields:
+    """OpenAI /v1/completions: `prompt` as text or token ids (or a list of one of them)."""
+    prompt = body.get("prompt")
+    if isinstance(prompt, list) and len(prompt) == 1:
+        prompt = prompt[0]
+    if isinstance(prompt, list) and all(isinstance(i, int) for i in prompt):
+        material, n_prompt = repr(prompt), len(prompt)
+    elif isinstance(prompt, str):
+        material, n_prompt = prompt, tokens.count(prompt)
+    else:
+        raise ApiError(400, "prompt must be a string or a list of token ids")
+    return _openai_fields(body, material, n_prompt, served_model, default_max=16)
+
+
+def _openai_fields(
+    body: dict, material: str, n_prompt: int, served_model: str, *, default_max: int
+) -> Fields:
+    """The options both OpenAI endpoints share."""
+    max_new = body.get("max_completion_tokens", body.get("max_tokens"))
+    options = body.get("stream_options") or {}
+    return Fields(
+        material,
+        n_prompt,
+        max_new=default_max if max_new is None else max_new,
+        temperature=body.get("temperature", 1.0),
+        ignore_eos=bool(body.get("ignore_eos", False)),
+        include_usage=bool(isinstance(options, dict) and options.get("include_usage")),
+        model=body.get("model") if isinstance(body.get("model"), str) else served_model,
+        n=body.get("n", 1),
+    )
+
+
+# endpoint -> the function that reads its family's fields from a body (a dict)
+FAMILIES = {"generate": _generate_fields, "chat": _chat_fields, "completions": _completions_fields}
+
+
+def _checked_temperature(value: object) -> float:
+    if value is None:
+        return 1.0
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ApiError(400, f"temperature must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def _check_lengths(n_prompt: int, max_new: int, max_req_input_len: int, context_length: int):
     if n_prompt == 0:
         raise ApiError(400, "the prompt is empty")
     if n_prompt > max_req_input_len:
@@ -141,16 +168,37 @@ def parse(
             f"completion. Please reduce the number of tokens in the input messages or the "
             f"completion to fit within the limit.",
         )
+
+
+def parse(
+    endpoint: str,
+    body: object,
+    tokens: TokenSource,
+    served_model: str,
+    max_req_input_len: int,
+    context_length: int,
+) -> GenSpec:
+    """One request body of `endpoint` ("chat", "completions", "generate") as a GenSpec: its
+    family's fields, then the checks all families share (temperature, n, max_tokens, the
+    prompt's length against the context), in that order."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+    fields = FAMILIES[endpoint](body, tokens, served_model)
+    temperature = _checked_temperature(fields.temperature)
+    if fields.n not in (None, 1):
+        raise ApiError(400, f"the simulator serves n=1 only, got n={fields.n!r}")
+    max_new = _int_field(fields.max_new, "max_tokens", 1)
+    _check_lengths(fields.prompt_tokens, max_new, max_req_input_len, context_length)
     rid = body.get("rid") if isinstance(body.get("rid"), str) else None
     return GenSpec(
         endpoint,
-        n_prompt,
+        fields.prompt_tokens,
         max_new,
-        ignore_eos,
+        fields.ignore_eos,
         bool(body.get("stream", False)),
-        include_usage,
-        model,
+        fields.include_usage,
+        fields.model,
         rid,
-        float(temperature),
-        zlib.crc32(material.encode("utf-8", "surrogatepass")),
+        temperature,
+        zlib.crc32(fields.material.encode("utf-8", "surrogatepass")),
     )

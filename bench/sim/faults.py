@@ -7,6 +7,10 @@
   `--speed`) of silence before the request enters the engine, so before its first token.
 - malformed (`--fault-malformed-rate P`): one broken SSE line (`data: {"id": ` cut short)
   after the first content chunk; the stream then continues normally.
+- burst (`--fault-burst-rate P`): the stream's chunks are held and written in one piece
+  once the reply is complete (after its K tokens with the drop fault), as a server that
+  buffers its replies, or a gateway or proxy in front of it, does; the client reads the
+  whole reply at once. Streams only: a reply sent whole is whole anyway.
 - health (`--fault-health-delay S`, `--fault-health-fail`): `/health` and `/health_generate`
   answer after S real seconds, or always 503.
 - crash (`--fault-crash-after N`): request N+1 and every open stream get their connection
@@ -33,12 +37,13 @@ class FaultConfig:
     stall_s: float = 0.0
     stall_rate: float = 1.0
     malformed_rate: float = 0.0
+    burst_rate: float = 0.0
     health_delay_s: float = 0.0
     health_fail: bool = False
     crash_after: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "drop_rate", "stall_rate", "malformed_rate"):
+        for name in ("error_rate", "drop_rate", "stall_rate", "malformed_rate", "burst_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 flag = "--fault-" + name.replace("_", "-")
@@ -60,6 +65,7 @@ class RequestFaults:
     drop_after: int | None = None
     stall_s: float = 0.0
     malformed: bool = False
+    burst: bool = False
 
     @property
     def names(self) -> list[str]:
@@ -72,6 +78,8 @@ class RequestFaults:
             out.append("malformed")
         if self.drop_after is not None:
             out.append("drop")
+        if self.burst:
+            out.append("burst")
         return out
 
 
@@ -92,4 +100,5 @@ def decide(config: FaultConfig, seed: int, index: int) -> RequestFaults:
     malformed = bool(config.malformed_rate) and (
         _draw(seed, "malformed", index) < config.malformed_rate
     )
-    return RequestFaults(drop_after=drop, stall_s=stall, malformed=malformed)
+    burst = bool(config.burst_rate) and _draw(seed, "burst", index) < config.burst_rate
+    return RequestFaults(drop_after=drop, stall_s=stall, malformed=malformed, burst=burst)

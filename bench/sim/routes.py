@@ -3,13 +3,15 @@
 Routes: POST /v1/chat/completions, /v1/completions, /generate (streaming and not);
 GET /v1/models, /health, /health_generate, /get_server_info, /server_info,
 /get_model_info; POST /flush_cache. Everything that decides timing lives in
-`scheduler`/`model`; everything about faults in `faults`; this module only moves bytes
-and records what it wrote, and when, in the ground truth.
+`scheduler`/`model`; everything about faults in `faults`; a streamed reply is written by
+`streaming`. This module only moves bytes and records what it wrote, and when, in the
+ground truth.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 import time
@@ -24,11 +26,11 @@ from bench.sim.faults import RequestFaults, decide
 from bench.sim.groundtruth import GroundTruthWriter
 from bench.sim.profile import load_profile
 from bench.sim.scheduler import Scheduler, SimRequest
+from bench.sim.streaming import stream_reply
 from bench.sim.tokens import load_token_source
 
 _POOL_SIZE = 1 << 16
 _SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-MALFORMED_LINE = b'data: {"id": \n\n'
 
 
 def _truth_entry(
@@ -156,7 +158,34 @@ class SimState:
 
     # -- generation -----------------------------------------------------------------------
     async def generate(self, request: web.Request, endpoint: str) -> web.StreamResponse:
+        """One generation request: admit it, decide its faults, then answer it streamed or
+        whole; its ground truth is written however it ends."""
         arrival_ns = time.perf_counter_ns()
+        spec = await self.admit(request, endpoint)
+        if isinstance(spec, web.Response):
+            return spec
+        index = self.arrivals
+        self.arrivals += 1
+        decided = self.decide_faults(request, spec, arrival_ns, index)
+        if isinstance(decided, web.Response):
+            return decided
+        faults, rid, truth = decided
+        req = self._engine_request(spec, index)
+        encoder = wire.Encoder.for_request(endpoint, rid, spec.model, spec.prompt_tokens)
+        try:
+            if faults.stall_s:
+                await asyncio.sleep(faults.stall_s / self.config.speed)
+            req.ready_ns = time.perf_counter_ns() if faults.stall_s else arrival_ns
+            self.scheduler.submit(req)
+            if spec.stream:
+                return await self.respond_streamed(request, spec, req, encoder, faults, truth)
+            return await self.respond_whole(request, req, encoder, truth)
+        finally:
+            self.settle(req, faults, truth)
+
+    async def admit(self, request: web.Request, endpoint: str) -> GenSpec | web.Response:
+        """The request's GenSpec, or the 400 that refuses it (bad JSON, a bad field, more KV
+        than the whole pool)."""
         try:
             body = await request.json(loads=json.loads)
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -183,14 +212,21 @@ class SimState:
                 f"tokens of KV cache, more than the pool's "
                 f"{self.scheduler.pool_tokens} (max_total_num_tokens).",
             )
-        index = self.arrivals
-        self.arrivals += 1
+        return spec
+
+    def decide_faults(
+        self, request: web.Request, spec: GenSpec, arrival_ns: int, index: int
+    ) -> tuple[RequestFaults, str, dict] | web.Response:
+        """Request `index`'s faults, response id and ground-truth entry; the crash and the
+        error-500 faults end the request here (their ground truth written)."""
         crash_after = self.config.faults.crash_after
         if crash_after is not None and index >= crash_after:
             self.truth.write(_truth_entry(request, spec, arrival_ns, None, "error", "crash"))
             self.crash(request)
             return web.Response(status=500)  # never sent: the connection is already reset
         faults = decide(self.config.faults, self.config.seed, index)
+        if faults.burst and not spec.stream:  # a reply sent whole is whole anyway
+            faults = dataclasses.replace(faults, burst=False)
         rid = uuid.UUID(
             int=random.Random(f"{self.config.seed}/id/{index}").getrandbits(128), version=4
         ).hex
@@ -199,41 +235,40 @@ class SimState:
             truth["finish_reason"] = "error"
             self.truth.write(truth)
             return _error(500, "Internal server error (simulated fault)", "InternalServerError")
-        req = self._engine_request(spec, index)
-        encoder = wire.Encoder.for_request(endpoint, rid, spec.model, spec.prompt_tokens)
+        return faults, rid, truth
+
+    async def respond_streamed(self, request, spec, req, encoder, faults, truth):
+        resp = web.StreamResponse(status=200, headers=_SSE_HEADERS)
         try:
-            if faults.stall_s:
-                await asyncio.sleep(faults.stall_s / self.config.speed)
-            req.ready_ns = time.perf_counter_ns() if faults.stall_s else arrival_ns
-            self.scheduler.submit(req)
-            if spec.stream:
-                resp = web.StreamResponse(status=200, headers=_SSE_HEADERS)
-                try:
-                    await resp.prepare(request)
-                    await self._stream(request, resp, spec, req, encoder, faults, truth)
-                except ConnectionError:  # the client went away: recorded as an abort
-                    pass
-                return resp
-            while not req.done:
-                await req.wakeup.wait()
-                req.wakeup.clear()
-            text = self.tokens.text_of(list(req.token_ids[: req.generated]))
-            resp = web.json_response(encoder.full_response(text, req.generated, req.finish_reason))
-            truth["token_ns"] = [time.perf_counter_ns()] * req.generated
             await resp.prepare(request)
-            await resp.write_eof()
-            truth["completion_tokens"] = req.generated
-            truth["finish_reason"] = req.finish_reason
-            self.tokens_out += req.generated
-            return resp
-        finally:
-            if not req.done:
-                self.scheduler.abort(req)
-            if truth["finish_reason"] is None:  # the response did not complete
-                truth["finish_reason"] = "abort"
-                if self.crashed.is_set():
-                    truth["fault"] = "+".join([*faults.names, "crash"])
-            self.truth.write(truth)
+            await stream_reply(self, request, resp, spec, req, encoder, faults, truth)
+        except ConnectionError:  # the client went away: recorded as an abort
+            pass
+        return resp
+
+    async def respond_whole(self, request, req, encoder, truth) -> web.StreamResponse:
+        while not req.done:
+            await req.wakeup.wait()
+            req.wakeup.clear()
+        text = self.tokens.text_of(list(req.token_ids[: req.generated]))
+        resp = web.json_response(encoder.full_response(text, req.generated, req.finish_reason))
+        truth["token_ns"] = [time.perf_counter_ns()] * req.generated
+        await resp.prepare(request)
+        await resp.write_eof()
+        truth["completion_tokens"] = req.generated
+        truth["finish_reason"] = req.finish_reason
+        self.tokens_out += req.generated
+        return resp
+
+    def settle(self, req: SimRequest, faults: RequestFaults, truth: dict) -> None:
+        """However the request ended: free its place in the engine and write its truth."""
+        if not req.done:
+            self.scheduler.abort(req)
+        if truth["finish_reason"] is None:  # the response did not complete
+            truth["finish_reason"] = "abort"
+            if self.crashed.is_set():
+                truth["fault"] = "+".join([*faults.names, "crash"])
+        self.truth.write(truth)
 
     def _engine_request(self, spec: GenSpec, index: int) -> SimRequest:
         # greedy: the prompt decides the text; sampled: the arrival number does
@@ -248,51 +283,6 @@ class SimState:
                 n += 1
             eos_at = n
         return SimRequest(spec.prompt_tokens, spec.max_new_tokens, ids, eos_at=eos_at)
-
-    async def _stream(self, request, resp, spec, req, encoder, faults: RequestFaults, truth):
-        token_ns: list[int] = truth["token_ns"]
-        cumulative: list[str] = []
-        drop_at = faults.drop_after
-        while True:
-            if drop_at is not None and req.sent >= drop_at:
-                truth["finish_reason"] = "abort"
-                self.scheduler.abort(req)
-                request.transport.abort()
-                return
-            if req.sent >= req.generated:
-                if req.done:
-                    break
-                await req.wakeup.wait()
-                req.wakeup.clear()
-                continue
-            upto = req.generated if drop_at is None else min(req.generated, drop_at)
-            new_ids = req.token_ids[req.sent : upto]
-            text = self.tokens.text_of(list(new_ids))
-            cumulative.append(text)
-            finished = req.done and upto == req.generated
-            out = encoder.role_chunk() if (req.sent == 0 and encoder.endpoint == "chat") else b""
-            out += encoder.content_chunk(
-                text,
-                "".join(cumulative) if encoder.endpoint == "generate" else "",
-                upto,
-                req.finish_reason if finished else None,
-            )
-            if req.sent == 0 and faults.malformed:
-                out += MALFORMED_LINE
-            # recorded as handed to the transport, just before the write
-            token_ns.extend([time.perf_counter_ns()] * len(new_ids))
-            truth["completion_tokens"] = upto
-            req.sent = upto
-            self.tokens_out += len(new_ids)
-            await resp.write(out)
-        tail = b""
-        if encoder.endpoint == "chat":
-            tail += encoder.finish_chunk(req.finish_reason)
-        if spec.include_usage:
-            tail += encoder.usage_chunk(req.generated)
-        await resp.write(tail + wire.DONE)
-        await resp.write_eof()
-        truth["finish_reason"] = req.finish_reason
 
     # -- the crash fault ------------------------------------------------------------------
     def crash(self, request: web.Request | None = None) -> None:

@@ -2,13 +2,17 @@
 
 One timer per batch step. Each step is a prefill (new prompt tokens, chunked) or a decode
 (one token for every running request), and lasts what `bench.sim.model` says, divided by
-`speed`. Steps are paced against absolute deadlines on `time.perf_counter_ns()`: a step
+`speed`. Steps are paced against absolute deadlines on the monotonic clock: a step
 that ends late does not push the next one back, so lateness never piles up.
 
 Requests wait in FCFS order until the KV pool can hold their prompt plus `max_new_tokens`
 and fewer than `max_running_requests` run; prefill takes priority over decode, as in
 SGLang's default scheduler. When a step ends, each request it advanced gets its token
 and, every `tokens_per_chunk` tokens (or at the end), its handler is woken to write.
+
+The clock and the sleep are injectable (`clock`, `sleep`): the simulator runs on
+`time.perf_counter_ns` and `asyncio.sleep`; unit tests give it a fake clock whose sleep
+advances it, so they check every step's timing exactly without waiting for it.
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bench.sim import model
 from bench.sim.profile import SimProfile
+
+Clock = Callable[[], int]  # monotonic nanoseconds
+Sleep = Callable[[float], Awaitable[object]]  # sleep(seconds)
 
 
 @dataclass(eq=False)
@@ -31,7 +38,7 @@ class SimRequest:
     max_new_tokens: int
     token_ids: tuple[int, ...]  # what it will generate, fixed at arrival (seeded)
     eos_at: int | None = None  # stop ("stop") after this many tokens, when EOS is simulated
-    ready_ns: int = 0  # when it reached the server (perf_counter_ns); 0: when submitted
+    ready_ns: int = 0  # when it reached the server (on the clock); 0: when submitted
     admitted: bool = False  # its KV reserved, counted against max_running_requests
     prefilled: int = 0
     generated: int = 0
@@ -53,9 +60,19 @@ class SimRequest:
 
 
 class Scheduler:
-    def __init__(self, profile: SimProfile, *, speed: float = 1.0, tokens_per_chunk: int = 1):
+    def __init__(
+        self,
+        profile: SimProfile,
+        *,
+        speed: float = 1.0,
+        tokens_per_chunk: int = 1,
+        clock: Clock = time.perf_counter_ns,
+        sleep: Sleep = asyncio.sleep,
+    ):
         plan = model.memory_plan(profile)
         self.profile = profile
+        self.clock = clock
+        self.sleep = sleep
         self.speed = speed
         self.tokens_per_chunk = tokens_per_chunk
         self.pool_tokens = plan.kv_pool_tokens
@@ -105,14 +122,14 @@ class Scheduler:
 
     # -- the loop -------------------------------------------------------------------------
     async def run(self) -> None:
-        next_start = time.perf_counter_ns()
+        next_start = self.clock()
         while not self._stopped:
             if not self.waiting and not self.running:
                 self._work.clear()
                 await self._work.wait()
                 # Simulated time starts when the request reached the server: the simulator's
                 # own parsing and tokenizing (the CPU's, not the NPU's) is not added to it.
-                now = time.perf_counter_ns()
+                now = self.clock()
                 first = min((r.ready_ns or now for r in self.waiting), default=now)
                 next_start = max(next_start, min(first, now))
                 continue
@@ -123,12 +140,12 @@ class Scheduler:
                 context = sum(r.prompt_tokens + r.generated for r in self.running)
                 duration = model.decode_step_s(self.profile, len(self.running), context)
             deadline = next_start + round(duration * 1e9 / self.speed)
-            delay = deadline - time.perf_counter_ns()
+            delay = deadline - self.clock()
             if delay > 0:
-                await asyncio.sleep(delay / 1e9)
+                await self.sleep(delay / 1e9)
             else:
-                await asyncio.sleep(0)  # let writers run even when behind
-            self.late_ns_max = max(self.late_ns_max, time.perf_counter_ns() - deadline)
+                await self.sleep(0)  # let writers run even when behind
+            self.late_ns_max = max(self.late_ns_max, self.clock() - deadline)
             next_start = deadline
             self.steps += 1
             if prefill:

@@ -19,6 +19,7 @@ from typing import Any
 from bench.errors import InputError
 from bench.validate import (
     checks_bounds,
+    checks_delivery,
     checks_document,
     checks_latency,
     checks_memory,
@@ -36,8 +37,11 @@ CONSISTENCY_CHECKS = [
     *checks_latency.CHECKS,
     *checks_memory.CHECKS,
     *checks_bounds.CHECKS,
+    *checks_delivery.CHECKS,
     *checks_document.CONSISTENCY_CHECKS,
 ]
+# Always warnings: what a reader should know about a valid document.
+ADVICE_CHECKS = [*checks_document.ADVICE_CHECKS, *checks_delivery.ADVICE_CHECKS]
 
 
 def validate_document(doc: Any, file: str = "-") -> list[Finding]:
@@ -55,7 +59,7 @@ def validate_document(doc: Any, file: str = "-") -> list[Finding]:
         add(check(doc), "error")
     for check in CONSISTENCY_CHECKS:
         add(check(doc), consistency)
-    for check in checks_document.ADVICE_CHECKS:
+    for check in ADVICE_CHECKS:
         add(check(doc), "warning")
     return found
 

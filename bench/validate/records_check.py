@@ -59,6 +59,14 @@ def _differences(stated: dict[str, Any], recomputed: dict[str, Any], where: tupl
         s, r = sub(stated, key), sub(recomputed, key)
         pairs.append(((key, "count"), num(s, "count"), num(r, "count"), True))
         pairs += [((key, f), num(s, f), num(r, f), False) for f in STAT_FIELDS]
+    s_del, r_del = sub(stated, "delivery"), sub(recomputed, "delivery")
+    single = "single_read_requests"
+    pairs.append((("delivery", single), num(s_del, single), num(r_del, single), True))
+    s, r = sub(s_del, "tokens_per_read"), sub(r_del, "tokens_per_read")
+    pairs.append((("delivery", "tokens_per_read", "count"), num(s, "count"), num(r, "count"), True))
+    pairs += [
+        (("delivery", "tokens_per_read", f), num(s, f), num(r, f), False) for f in STAT_FIELDS
+    ]
     for path, a, b, exact in pairs:
         if a is None or b is None:
             continue

@@ -12,6 +12,10 @@ and OpenAI; completions: on the last chunk with a choice), so every count the ki
 is checked against the engine's own, exactly. The engine's counts are themselves checked
 against the prompt's construction: 32 tokens for completions, and for chat 32 plus Qwen2's
 chat template, written out below.
+
+Behind a buffering proxy (buffering_proxy.py: it holds each reply and writes it in one
+piece, as a gateway can), every reply arrives in one read: `bench run` still gives a valid
+document, whose delivery figures and warnings say that TPOT and ITL describe delivery.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from bench.records import read_records
 from bench.sim import tokenizer_dir
 from bench.validate import validate_file
 from bench.workload.dataset import load_tokenizer, random_prompts
+from tests.integration.buffering_proxy import BufferingProxy
 from tests.integration.tiny_gguf import build_tiny_gguf
 
 pytestmark = pytest.mark.slow
@@ -199,15 +204,21 @@ timeout_s = 60
 """
 
 
-def test_bench_run_writes_a_valid_measured_document(engine, tmp_path, capsys):
+def bench_run(base_url: str, tmp_path: Path, capsys) -> Path:
+    """`bench run` of PROFILE against base_url; the document's path."""
     profile = tmp_path / "real-engine.toml"
     profile.write_text(PROFILE)
     out = tmp_path / "doc.json"
     code = main([
-        "run", "--profile", str(profile), "--base-url", engine, "--tokenizer", TOKENIZER,
+        "run", "--profile", str(profile), "--base-url", base_url, "--tokenizer", TOKENIZER,
         "--submitter", "test", "--out", str(out),
     ])  # fmt: skip
     assert code == 0, capsys.readouterr().err
+    return out
+
+
+def test_bench_run_writes_a_valid_measured_document(engine, tmp_path, capsys):
+    out = bench_run(engine, tmp_path, capsys)
     assert [f for f in validate_file(out) if f.level == "error"] == []
     doc = load_document(out)
     assert doc["kind"] == "measured" and doc["model"]["id"] == "tiny"
@@ -223,3 +234,31 @@ def test_bench_run_writes_a_valid_measured_document(engine, tmp_path, capsys):
         assert (metrics["total_input_tokens"], metrics["total_output_tokens"]) == (n_in, n_out)
         assert metrics["token_counts"]["input_source"] == "server_usage"
         assert metrics["token_counts"]["requests_with_mismatch"] == 0
+
+
+def test_behind_a_buffering_proxy_the_document_is_valid_and_says_replies_came_whole(
+    engine, tmp_path, capsys
+):
+    # A gateway that holds each reply and writes it in one piece: every reply arrives in
+    # one read, so its TPOT and ITL are 0. The kit keeps that and says what it describes.
+    with BufferingProxy(engine) as proxy:
+        out = bench_run(proxy.base_url, tmp_path, capsys)
+    assert proxy.replies >= 8 + 8 + 3  # every generation request went through it
+    findings = validate_file(out)
+    assert [f"{f.pointer}: {f.message}" for f in findings if f.level == "error"] == []
+    warned = {f.pointer: f.message for f in findings if "/metrics/" in f.pointer}
+    doc = load_document(out)
+    for section, runs in (("throughput", ("chat", "completions")), ("latency", ("latency",))):
+        for i, name in enumerate(runs):
+            run = doc["measurements"][section][i]
+            metrics = run["metrics"]
+            replies = metrics["requests_completed"]
+            assert run["name"] == name and replies == (2 if name == "latency" else 8)
+            assert metrics["delivery"]["single_read_requests"] == replies
+            assert metrics["delivery"]["tokens_per_read"]["min"] == run["workload"]["output_len"]
+            assert metrics["tpot_ms"]["max"] == metrics["itl_ms"]["max"] == 0
+            where = f"/measurements/{section}/{i}/metrics"
+            assert [p for p in warned if p.startswith(where + "/")] == [f"{where}/tpot_ms/median"]
+            assert warned[f"{where}/tpot_ms/median"].startswith(
+                f"tpot_ms median is 0 ms: {replies} of {replies} replies arrived in one read"
+            )

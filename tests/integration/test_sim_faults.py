@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
+import aiohttp
 import pytest
 import requests
 
+from bench.client.stream import RequestSpec, send_request, write_tracing
+from bench.metrics import arrived_in_one_read, tokens_per_read, tpot_ms
 from bench.sim.config import SimConfig
 from bench.sim.faults import FaultConfig
 from bench.sim.server import SimServer
@@ -122,6 +126,59 @@ def test_malformed_sse_line(tmp_path, rate):
         assert broken == [b'data: {"id": '] and _truth(tmp_path)[0]["fault"] == "malformed"
     else:
         assert broken == [] and _truth(tmp_path)[0]["fault"] is None
+
+
+def _kit_record(url: str, body: dict = CHAT):
+    """One request sent and read by the kit's own client, as `bench run` sends it."""
+
+    async def send():
+        spec = RequestSpec(index=0, rid="burst-0", url=url + "/v1/chat/completions", body=body)
+        async with aiohttp.ClientSession(trace_configs=[write_tracing()]) as session:
+            return await send_request(session, spec, timeout_s=TIMEOUT, tokenizer=None)
+
+    return asyncio.run(send())
+
+
+@pytest.mark.parametrize("rate", [0.0, 1.0])
+def test_burst_holds_the_stream_and_writes_it_in_one_piece(tmp_path, rate):
+    body = {**CHAT, "stream_options": {"include_usage": True}, "temperature": 0}
+    with _sim(tmp_path, speed=10.0, burst_rate=rate) as sim:
+        record = _kit_record(sim.base_url, body)
+        lines, clean = _stream_lines(sim.base_url, body)
+    first, second = _truth(tmp_path)
+    assert clean and lines[-1] == b"data: [DONE]" and _content_count(lines) == 6
+    assert record.ok and record.completion_tokens_server == 6
+    for truth in (first, second):
+        assert (truth["completion_tokens"], truth["finish_reason"]) == (6, "length")
+    if rate:
+        # every chunk handed to the transport at one moment, after the last token
+        assert {t["fault"] for t in (first, second)} == {"burst"}
+        assert len(set(first["token_ns"])) == 1 and len(first["token_ns"]) == 6
+        # the client read the whole reply at once: TPOT 0, one read of 6 tokens
+        assert arrived_in_one_read(record) and tpot_ms(record) == 0.0
+        assert tokens_per_read(record) == [6] and len(record.chunk_ns) == 6
+    else:
+        assert {t["fault"] for t in (first, second)} == {None}
+        assert len(set(first["token_ns"])) == 6  # one write per token, 1.7 ms apart
+
+
+def test_burst_with_drop_writes_the_k_tokens_at_once_then_cuts(tmp_path):
+    with _sim(tmp_path, burst_rate=1.0, drop_after=3) as sim:
+        record = _kit_record(sim.base_url)
+    (truth,) = _truth(tmp_path)
+    assert truth["fault"] == "drop+burst" and truth["finish_reason"] == "abort"
+    assert truth["completion_tokens"] == 3 and len(set(truth["token_ns"])) == 1
+    assert record.error_kind == "stream_cut" and len(record.chunk_ns) == 3
+    assert len(set(record.chunk_ns)) == 1
+
+
+def test_burst_leaves_a_reply_sent_whole_unmarked(tmp_path):
+    with _sim(tmp_path, burst_rate=1.0) as sim:
+        reply = requests.post(
+            sim.base_url + "/v1/chat/completions", json={**CHAT, "stream": False}, timeout=TIMEOUT
+        )
+    assert reply.json()["usage"]["completion_tokens"] == 6
+    assert _truth(tmp_path)[0]["fault"] is None
 
 
 def test_slow_health_check(tmp_path):

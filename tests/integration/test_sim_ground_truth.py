@@ -7,6 +7,7 @@ import json
 import time
 
 import aiohttp
+import requests
 
 from bench.sim import tokenizer_dir
 from bench.sim.config import SimConfig
@@ -117,3 +118,32 @@ async def _many_completions(url: str) -> list[list[str]]:
             if line.startswith(b"data: {"):
                 texts.append(json.loads(line[6:])["choices"][0]["text"])
     return [texts]
+
+
+def test_a_reply_sent_whole_records_every_token_at_its_one_write(tmp_path):
+    truth_path = tmp_path / "truth.jsonl"
+    body = {"model": "m", "prompt": "hi", "max_tokens": 7, "stream": False}
+    with SimServer(SimConfig(speed=50.0, ground_truth=truth_path)) as sim:
+        reply = requests.post(sim.base_url + "/v1/completions", json=body, timeout=60).json()
+    (truth,) = [json.loads(line) for line in truth_path.read_text().splitlines()]
+    assert reply["usage"]["completion_tokens"] == truth["completion_tokens"] == 7
+    assert len(set(truth["token_ns"])) == 1 and len(truth["token_ns"]) == 7
+    assert (truth["finish_reason"], truth["fault"], truth["id"]) == ("length", None, reply["id"])
+
+
+def test_a_client_that_goes_away_mid_stream_is_recorded_as_an_abort(tmp_path):
+    truth_path = tmp_path / "truth.jsonl"
+    long = {"model": "m", "prompt": "hi", "max_tokens": 2000, "stream": True}
+    short = {**long, "max_tokens": 3, "stream": False}
+    with SimServer(SimConfig(speed=1.0, ground_truth=truth_path)) as sim:
+        with requests.post(
+            sim.base_url + "/v1/completions", json=long, stream=True, timeout=60
+        ) as r:
+            next(r.iter_lines())  # the first chunk came: then the client leaves
+        # the engine freed its place: another request is served to the end
+        done = requests.post(sim.base_url + "/v1/completions", json=short, timeout=60).json()
+        assert done["usage"]["completion_tokens"] == 3
+    lines = [json.loads(line) for line in truth_path.read_text().splitlines()]
+    left = next(t for t in lines if t["finish_reason"] != "length")
+    assert left["finish_reason"] == "abort" and left["fault"] is None
+    assert 0 < left["completion_tokens"] < 2000

@@ -12,11 +12,14 @@ from hypothesis import strategies as st
 from bench.metrics import (
     PERCENTILE_METHOD,
     achieved_rate_rps,
+    arrived_in_one_read,
+    delivery,
     e2e_ns,
     itl_ms,
     meets_slo,
     run_metrics,
     summarize,
+    tokens_per_read,
     tpot_ms,
     ttft_ns,
 )
@@ -107,6 +110,39 @@ def test_itl_carries_a_gap_before_a_chunk_with_no_whole_token():
     assert itl_ms(r) == pytest.approx([4.0])
 
 
+def test_tokens_per_read_sums_the_chunks_that_share_an_arrival_time():
+    # reads at 10 (2 chunks), 12 (1 chunk) and 15 ms (3 chunks, 4 tokens)
+    r = rec(chunks=(10, 10, 12, 15, 15, 15), tokens=(1, 1, 1, 1, 2, 1))
+    assert tokens_per_read(r) == [2, 1, 4]
+    assert tokens_per_read(rec(chunks=(10, 12), error_kind="stream_cut")) == []
+
+
+def test_a_reply_written_in_one_piece_arrives_in_one_read_with_zero_tpot_and_itl():
+    whole = rec(chunks=(50, 50, 50, 50), completion_tokens_server=4)
+    assert arrived_in_one_read(whole) is True
+    assert tokens_per_read(whole) == [4]
+    assert tpot_ms(whole) == 0.0 and itl_ms(whole) == [0.0, 0.0, 0.0]
+    streamed = rec(chunks=(50, 50, 52, 54), completion_tokens_server=4)
+    assert arrived_in_one_read(streamed) is False
+    # where TPOT does not apply, neither does this
+    assert arrived_in_one_read(rec(chunks=(50,), completion_tokens_server=1)) is None
+    assert arrived_in_one_read(rec(chunks=(50, 50), error_kind="stream_cut")) is None
+
+
+def test_delivery_counts_single_read_replies_and_summarizes_tokens_per_read():
+    rs = [
+        rec(0, chunks=(10, 10, 10), completion_tokens_server=3),  # one read of 3 tokens
+        rec(1, chunks=(10, 11, 11, 12), completion_tokens_server=4),  # reads of 1, 2, 1
+        rec(2, chunks=(10,), completion_tokens_server=1),  # N_out 1: not counted as one read
+    ]
+    d = delivery(rs)
+    assert d["single_read_requests"] == 1
+    assert d["tokens_per_read"]["count"] == 5  # 1 + 3 + 1 reads
+    assert d["tokens_per_read"]["max"] == 3.0 and d["tokens_per_read"]["median"] == 1.0
+    assert d["tokens_per_read"]["mean"] == pytest.approx(8 / 5)
+    assert delivery([]) == {"single_read_requests": 0, "tokens_per_read": None}
+
+
 def test_a_failed_request_has_no_latency():
     r = rec(chunks=(10, 12), error_kind="stream_cut")
     assert ttft_ns(r) is None and e2e_ns(r) is None and itl_ms(r) == []
@@ -188,6 +224,9 @@ def test_run_metrics_over_the_measured_window():
         "output_tokens_mismatch": 1,
         "input_tokens_mismatch": 0,
     }
+    assert m["delivery"]["single_read_requests"] == 0
+    assert m["delivery"]["tokens_per_read"]["max"] == 1.0  # token by token
+    assert m["delivery"]["tokens_per_read"]["count"] == 6
     assert m["percentile_method"] == PERCENTILE_METHOD
 
 

@@ -174,6 +174,23 @@ def test_warnings_are_marked_beside_the_result_and_listed_in_its_details(tmp_pat
     assert "no sha256 of the raw records" in details
 
 
+def test_a_tpot_that_describes_delivery_is_shown_with_its_warning_beside_it(tmp_path):
+    directory = tmp_path / "results"
+    docs.write(directory, "bursts.json", docs.delivered_in_bursts(docs.simulated(), 6))
+    md = _report(directory, None).markdown
+    summary = _section(md, "Summary by setting")
+    latency_table = next(t for t in _tables(summary) if "latency-4096-512" in t[2])
+    cells = [c.strip() for c in latency_table[2].split("|")]
+    header = [c.strip() for c in latency_table[0].split("|")]
+    assert cells[header.index("TPOT p50 ms")] == "0.00 ⚠"
+    assert cells[header.index("TPOT p99 ms")] == "19.80 ⚠"  # every TPOT figure of the run
+    assert cells[header.index("TTFT p50 ms")] == "10,373.9"  # no warning about TTFT: no mark
+    note = next(line for line in summary.splitlines() if line.startswith("⚠ R1"))
+    assert note.startswith("⚠ R1 latency-4096-512, TPOT p50 ms: tpot\\_ms median is 0 ms: 6 of")
+    assert "describe how the replies were delivered" in note
+    assert "⚠ R1 latency-4096-512, TPOT p99 ms" not in summary  # one note per metric
+
+
 def test_write_refuses_to_replace_a_file_it_did_not_write(results):
     mine = results / "REPORT.md"
     mine.write_text("# my notes\n", encoding="utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.sim import tokenizer_dir
-from bench.sim.api import ApiError, parse
+from bench.sim.api import FAMILIES, ApiError, Fields, parse
 from bench.sim.tokens import load_token_source
 
 
@@ -93,3 +93,56 @@ def test_refusals_are_400s_that_say_why(tokens, endpoint, body, needle):
     with pytest.raises(ApiError, match=needle) as info:
         _parse(tokens, endpoint, body)
     assert info.value.status == 400
+
+
+def test_each_endpoint_family_reads_its_own_fields(tokens):
+    chat = FAMILIES["chat"]({"messages": [{"role": "user", "content": "x"}], "n": 2}, tokens, "s")
+    assert isinstance(chat, Fields) and chat.material.startswith("<|im_start|>system")
+    assert (chat.max_new, chat.n, chat.include_usage, chat.model) == (128, 2, False, "s")
+    completions = FAMILIES["completions"]({"prompt": [" model"], "model": 5}, tokens, "s")
+    assert (completions.material, completions.prompt_tokens) == (" model", 1)
+    assert (completions.max_new, completions.model) == (16, "s")  # a model that is no string
+    generate = FAMILIES["generate"](
+        {"input_ids": None, "text": " model", "n": 3, "stream_options": {"include_usage": True}},
+        tokens,
+        "s",
+    )
+    assert (generate.material, generate.max_new, generate.n) == (" model", 128, 1)
+    assert generate.include_usage is False  # /generate has no usage chunk
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body", "expected"),
+    [
+        ("chat", {"messages": [{"role": "user", "content": "x"}], "max_tokens": None}, 128),
+        ("completions", {"prompt": "x", "max_tokens": 3, "max_completion_tokens": 5}, 5),
+        ("completions", {"prompt": "x", "temperature": None}, 16),
+        ("generate", {"text": "x", "sampling_params": None}, 128),
+        ("generate", {"text": "x", "sampling_params": {"max_new_tokens": 7}, "n": 4}, 7),
+    ],
+)
+def test_defaults_and_precedence(tokens, endpoint, body, expected):
+    spec = _parse(tokens, endpoint, body)
+    assert spec.max_new_tokens == expected and spec.temperature == 1.0
+
+
+def test_usage_needs_stream_options_to_be_an_object(tokens):
+    body = {"prompt": "x", "stream_options": ["include_usage"]}
+    assert _parse(tokens, "completions", body).include_usage is False
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body", "needle"),
+    [
+        ("chat", {"messages": [{"role": "user", "content": 5}]}, "message content must be"),
+        ("completions", {"prompt": ""}, "the prompt is empty"),
+        ("generate", {"text": "x", "sampling_params": {"max_new_tokens": None}}, "max_tokens"),
+        # the shared checks run in one order: temperature, n, max_tokens, then lengths
+        ("completions", {"prompt": "x", "temperature": -1, "n": 2}, "temperature"),
+        ("completions", {"prompt": "", "n": 2, "max_tokens": 0}, "n=1"),
+        ("completions", {"prompt": "", "max_tokens": 0}, "max_tokens"),
+    ],
+)
+def test_more_refusals_and_their_order(tokens, endpoint, body, needle):
+    with pytest.raises(ApiError, match=needle):
+        _parse(tokens, endpoint, body)

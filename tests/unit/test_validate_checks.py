@@ -16,6 +16,7 @@ import pytest
 from bench.validate import (
     CONSISTENCY_CHECKS,
     checks_bounds,
+    checks_delivery,
     checks_document,
     checks_latency,
     checks_memory,
@@ -24,6 +25,7 @@ from bench.validate import (
 )
 from bench.validate.findings import resolve
 from tests.conftest import FIXTURES
+from tests.unit.report_docs import delivered_in_bursts
 
 SIM_T = "/measurements/throughput/0"
 SIM_L = "/measurements/latency/0"
@@ -56,6 +58,13 @@ def changed(name: str, changes: dict[str, object]) -> dict:
 def times(name: str, ptr: str, factor: float) -> object:
     return resolve(fixture(name), ptr)[1] * factor
 
+
+# A run's delivery figures when every reply streamed token by token.
+NO_SINGLE_READS = {
+    "single_read_requests": 0,
+    "tokens_per_read": {"mean": 1.0, "median": 1.0, "p90": 1.0, "p99": 1.0, "std": 0.0,
+                        "min": 1.0, "max": 1.0, "count": 5120},
+}  # fmt: skip
 
 # (check, fixture, changes, pointer of the expected finding, words in its message)
 CASES = [
@@ -159,6 +168,19 @@ CASES = [
     (checks_bounds.check_latencies_above_floor, "simulated_valid",
      {f"{SIM_L}/metrics/tpot_ms/min": -0.5}, f"{SIM_L}/metrics/tpot_ms/min",
      "cannot be negative"),
+    (checks_delivery.check_zero_tpot_has_delivery_evidence, "simulated_valid",
+     {f"{SIM_L}/metrics/tpot_ms/median": 0, f"{SIM_L}/metrics/tpot_ms/min": 0},
+     f"{SIM_L}/metrics/tpot_ms/median", "gives no delivery figures"),
+    (checks_delivery.check_zero_tpot_has_delivery_evidence, "simulated_valid",
+     {f"{SIM_L}/metrics/tpot_ms/min": 0, f"{SIM_L}/metrics/delivery": NO_SINGLE_READS},
+     f"{SIM_L}/metrics/tpot_ms/min", "single_read_requests is 0"),
+    (checks_delivery.check_zero_tpot_has_delivery_evidence, "simulated_valid",
+     {f"{SIM_L}/metrics/delivery": {**NO_SINGLE_READS, "single_read_requests": 3}},
+     f"{SIM_L}/metrics/delivery/single_read_requests", "has a TPOT of 0"),
+    (checks_delivery.check_zero_tpot_has_delivery_evidence, "simulated_valid",
+     {f"{SIM_L}/metrics/tpot_ms/min": 0,
+      f"{SIM_L}/metrics/delivery": {**NO_SINGLE_READS, "single_read_requests": 11}},
+     f"{SIM_L}/metrics/delivery/single_read_requests", "more than the 10 TPOT applies to"),
     (checks_document.check_described_workload_matches, "simulated_valid",
      {f"{SIM_T}/workload_as_described": {"dataset": "random", "input_len": 1024,
                                          "num_prompts": 200}},
@@ -182,6 +204,48 @@ def test_check_finds_the_changed_number(check, name, changes, where, words):
 def test_a_request_whose_tokens_arrived_in_one_read_may_have_a_zero_tpot():
     doc = changed("simulated_valid", {f"{SIM_L}/metrics/tpot_ms/min": 0})
     assert checks_bounds.check_latencies_above_floor(doc) == []
+    # a document without delivery figures (an older kit's) keeps the old rule: no finding
+    assert [f for f in validate_document(doc) if "tpot_ms" in f.pointer] == []
+
+
+def test_a_zero_median_tpot_of_replies_that_arrived_whole_is_a_warning_not_an_error():
+    # as the user's run, where 15 of 24 replies came in one read: the median TPOT is 0
+    doc = delivered_in_bursts(fixture("simulated_valid"), 6)
+    findings = [f for f in validate_document(doc) if "/metrics/" in f.pointer]
+    assert [(f.level, f.pointer) for f in findings] == [
+        ("warning", f"{SIM_L}/metrics/tpot_ms/median")
+    ]
+    assert findings[0].message == (
+        "tpot_ms median is 0 ms: 6 of 10 replies arrived in one read (a read brought 2.5 tokens "
+        "on average, 512 at most), so TPOT and ITL here describe how the replies were delivered "
+        "(in one piece), not how fast they were generated"
+    )
+
+
+def test_a_zero_median_tpot_without_delivery_figures_stays_an_error():
+    doc = delivered_in_bursts(fixture("simulated_valid"), 6)
+    del doc["measurements"]["latency"][0]["metrics"]["delivery"]
+    found = [(f.level, f.pointer) for f in validate_document(doc) if "/metrics/" in f.pointer]
+    assert found == [("error", f"{SIM_L}/metrics/tpot_ms/median")]
+
+
+def test_a_zero_median_itl_alone_is_no_finding():
+    # reads that carry several chunks (a fast server, a client reading late) zero most ITL
+    # gaps without any reply arriving whole: that was never an error, and is not warned of
+    doc = changed("simulated_valid", {f"{SIM_L}/metrics/itl_ms/median": 0,
+                                      f"{SIM_L}/metrics/itl_ms/min": 0,
+                                      f"{SIM_L}/metrics/delivery": NO_SINGLE_READS})  # fmt: skip
+    assert [f for f in validate_document(doc) if "/metrics/" in f.pointer] == []
+
+
+def test_the_tpot_floor_is_judged_on_the_replies_that_did_not_arrive_whole():
+    # 9 of 10 replies whole: a mean of 0.1 ms is 1 ms over the one streamed reply
+    doc = delivered_in_bursts(fixture("simulated_valid"), 9)
+    doc["measurements"]["latency"][0]["metrics"]["tpot_ms"]["mean"] = 0.1
+    assert checks_bounds.check_latencies_above_floor(doc) == []
+    doc["measurements"]["latency"][0]["metrics"]["tpot_ms"]["mean"] = 0.01  # 0.1 ms: too fast
+    (issue,) = checks_bounds.check_latencies_above_floor(doc)
+    assert "mean TPOT 0.1 ms (of the replies that did not arrive in one read)" in issue.message
 
 
 def test_every_consistency_check_has_a_case():

@@ -31,6 +31,7 @@ ROWS = {
     "check_output_throughput_below_compute_ceiling": "Output throughput ceiling",
     "check_latencies_above_floor": "TPOT floor",
     "check_described_workload_matches": "described workload",
+    "check_zero_tpot_has_delivery_evidence": "delivery",
 }
 
 

@@ -68,6 +68,20 @@ def test_records_that_match_give_no_finding(document):
     assert [f for f in about_records if "recomputed" in f.message or "/records" in f.pointer] == []
 
 
+def test_delivery_figures_that_differ_from_the_records_are_errors(document):
+    path, doc = document
+    delivery = doc["measurements"]["throughput"][0]["metrics"]["delivery"]
+    assert delivery["single_read_requests"] == 0 and delivery["tokens_per_read"]["max"] == 1
+    delivery["single_read_requests"] = 1  # claims a reply came whole: the records say none did
+    delivery["tokens_per_read"]["max"] = 5.0
+    path.write_text(json.dumps(doc))
+    found = {f.pointer: f.level for f in validate_file(path) if "recomputed" in f.message}
+    assert found == {
+        f"{T}/metrics/delivery/single_read_requests": "error",
+        f"{T}/metrics/delivery/tokens_per_read/max": "error",
+    }
+
+
 def test_a_metric_that_differs_from_its_records_is_an_error(document):
     path, doc = document
     doc["measurements"]["throughput"][0]["metrics"]["ttft_ms"]["p90"] = 150.0
