@@ -6,8 +6,9 @@
 Levels: schema violations, structural problems and disagreements with the run's own
 records (when the records file is beside the document) are always `error`; consistency
 findings are `error` for `measured` and `simulated` documents and `warning` for
-`reported` ones (a publication's figures are kept, flagged). A document is valid when it
-has no `error`.
+`reported` ones (a publication's figures are kept, flagged). Provenance checks
+(`checks_provenance`, `kit_commit`) apply to `measured` documents. A document is valid when
+it has no `error`.
 """
 
 from __future__ import annotations
@@ -23,13 +24,22 @@ from bench.validate import (
     checks_document,
     checks_latency,
     checks_memory,
+    checks_provenance,
     checks_throughput,
 )
 from bench.validate.findings import Finding, Issue
+from bench.validate.kit_commit import kit_commit_issues
 from bench.validate.records_check import UNREADABLE, records_issues
 from bench.validate.schema import schema_issues
 
-__all__ = ["CONSISTENCY_CHECKS", "Finding", "is_valid", "validate_document", "validate_file"]
+__all__ = [
+    "CONSISTENCY_CHECKS",
+    "Finding",
+    "file_findings",
+    "is_valid",
+    "validate_document",
+    "validate_file",
+]
 
 # The order is the order of the output.
 CONSISTENCY_CHECKS = [
@@ -41,7 +51,11 @@ CONSISTENCY_CHECKS = [
     *checks_document.CONSISTENCY_CHECKS,
 ]
 # Always warnings: what a reader should know about a valid document.
-ADVICE_CHECKS = [*checks_document.ADVICE_CHECKS, *checks_delivery.ADVICE_CHECKS]
+ADVICE_CHECKS = [
+    *checks_document.ADVICE_CHECKS,
+    *checks_delivery.ADVICE_CHECKS,
+    *checks_provenance.ADVICE_CHECKS,
+]
 
 
 def validate_document(doc: Any, file: str = "-") -> list[Finding]:
@@ -55,7 +69,7 @@ def validate_document(doc: Any, file: str = "-") -> list[Finding]:
         found.extend(Finding(file, level, i.pointer, i.message) for i in issues)  # type: ignore[arg-type]
 
     add(schema_issues(doc), "error")
-    for check in checks_document.STRUCTURE_CHECKS:
+    for check in [*checks_document.STRUCTURE_CHECKS, *checks_provenance.STRUCTURE_CHECKS]:
         add(check(doc), "error")
     for check in CONSISTENCY_CHECKS:
         add(check(doc), consistency)
@@ -75,13 +89,19 @@ def validate_file(path: str | os.PathLike[str]) -> list[Finding]:
         message = str(exc)
         prefix = f"{name}: "
         return [Finding(name, "error", "", message.removeprefix(prefix))]
-    findings = validate_document(doc, name)
-    findings += [
+    return validate_document(doc, name) + file_findings(doc, name, Path(path).resolve().parent)
+
+
+def file_findings(doc: Any, name: str, base_dir: Path) -> list[Finding]:
+    """What needs more than the document: the records beside it (same sha256, same metrics)
+    and, for a measured document, whether its kit commit is in the kit's git history."""
+    findings = [
         Finding(
             name, "warning" if i.message.startswith(UNREADABLE) else "error", i.pointer, i.message
         )
-        for i in records_issues(doc, Path(path).resolve().parent)
+        for i in records_issues(doc, base_dir)
     ]
+    findings += [Finding(name, level, i.pointer, i.message) for level, i in kit_commit_issues(doc)]
     return findings
 
 
