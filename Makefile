@@ -40,6 +40,8 @@ endif
 RESULT         ?= $(RUN_DIR)/$(RUN_NAME).json
 REPORT         ?= $(RESULTS_DIR)/REPORT.md
 SUBMITTER      ?= anonymous
+# An SSH private key: `make submit SIGN=~/.ssh/id_ed25519` signs the result it files.
+SIGN           ?=
 WORK_DIR       ?= .work
 LOG_DIR        ?= $(WORK_DIR)/logs
 SERVER_LOG     ?= $(LOG_DIR)/server.log
@@ -110,7 +112,7 @@ help: ## list every target (this page)
 	  /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
 	@echo "Variables (override with VAR=value): MODEL MODEL_REVISION MODELS_DIR TP NPUS"
-	@echo "  MEM_FRACTION PORT BASE_URL PROFILE RESULTS_DIR RUN_DIR RUN_NAME SUBMITTER"
+	@echo "  MEM_FRACTION PORT BASE_URL PROFILE RESULTS_DIR RUN_DIR RUN_NAME SUBMITTER SIGN"
 	@echo "  SGLANG_IMAGE IMAGE IMAGE_PLATFORM SGLANG_FLAGS SGLANG_EXTRA_ARGS SERVE_TIMEOUT"
 	@echo "  ASCEND_RUNTIME SERVER_LOG DEMO_DIR DEMO_PROFILE SIM_SPEED WORK_DIR DOCKER NPU_SMI PYTHON VENV"
 	@echo "  (API_KEY: from the environment only)"
@@ -222,15 +224,19 @@ real-engine: venv-test ## a second engine: llama-cpp-python's server on the CPU 
 
 .PHONY: validate
 validate: venv ## validate result documents: FILES, or every one under RESULTS_DIR
-	$(PY) -m bench validate $(or $(FILES),$$(find $(RESULTS_DIR) -name '*.json' | sort))
+	$(PY) -m bench validate $(or $(FILES),$(RESULTS_DIR))
+
+.PHONY: verify
+verify: venv ## check signed results (FILES, or every signed one under RESULTS_DIR) against allowed_signers
+	$(PY) -m bench verify $(or $(FILES),$(RESULTS_DIR)) --allowed-signers $(RESULTS_DIR)/allowed_signers
 
 .PHONY: report
 report: venv ## aggregate RESULTS_DIR into REPORT beside the article's baseline (default results/REPORT.md)
 	$(PY) -m bench report --results $(RESULTS_DIR) --out $(REPORT)
 
 .PHONY: submit
-submit: venv ## validate a result (FILE, default the newest in RUN_DIR) and file it under results/
-	$(PY) -m bench submit $(or $(FILE),$$(ls -t $(RUN_DIR)/*.json 2>/dev/null | head -n 1))
+submit: venv ## validate a result (FILE, default the newest in RUN_DIR) and file it under results/ (SIGN=KEY signs it)
+	$(PY) -m bench submit $(or $(FILE),$$(ls -t $(RUN_DIR)/*.json 2>/dev/null | head -n 1)) $(if $(SIGN),--sign '$(SIGN)')
 
 ##@ Development
 

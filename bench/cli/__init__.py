@@ -33,6 +33,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("validate", "bench.cli.validate", "check result documents: schema and internal consistency"),
     ("report", "bench.cli.report", "aggregate result documents into a Markdown report"),
     ("submit", "bench.cli.submit", "validate a result and file it under results/"),
+    ("verify", "bench.cli.verify", "check a signed result: its SSH signature and records hashes"),
     ("compare", "bench.cli.compare", "compare two result documents side by side"),
 ]
 
