@@ -6,7 +6,11 @@ document, and writes --out (default: REPORT.md in the results directory) with pl
 workload); valid measured results are ranked, simulated and reported ones are labelled and
 shown unranked, invalid ones are listed apart with their findings. Every result is put
 beside the article's reported baseline (--baseline; the kit's reference document by
-default). The same documents give a byte-identical report and plots.
+default). Each document's signature (DOCUMENT.json.sig) is checked against
+`allowed_signers` in the results directory, with the records files it names: the report
+shows each result as signed by whom, unsigned, or failing verification (then invalid).
+`index.json` beside the report lists every submission with its hashes, signer and status.
+The same documents give a byte-identical report, plots and index.
 
 --check writes nothing: it exits 1 and names the files when the report on disk is not what
 this command would write (for CI, and `make test`).
@@ -55,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from bench.errors import UsageError
     from bench.report.build import build_report, differences, write_report
-    from bench.report.results import DEFAULT_BASELINE
+    from bench.report.results import DEFAULT_BASELINE, INDEX_NAME
 
     out: Path = args.out if args.out is not None else args.results / "REPORT.md"
     if args.baseline is None:
@@ -72,8 +76,10 @@ def run(args: argparse.Namespace) -> int:
         if stale:
             print(f"Out of date: {', '.join(stale)}. Run `python -m bench report` to update.")
             return 1
-        print(f"Up to date: {out} and {len(report.plots)} plots.")
+        index = out.parent / INDEX_NAME
+        print(f"Up to date: {out}, {index} and {len(report.plots)} plots.")
         return 0
     written = write_report(report, out)
-    print(f"Wrote {out} and {len(written) - 1} plots in {out.parent / report.plots_dir}.")
+    plots = len(written) - 2
+    print(f"Wrote {out}, {written[1]} and {plots} plots in {out.parent / report.plots_dir}.")
     return 0

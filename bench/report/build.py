@@ -16,7 +16,8 @@ from bench.errors import BenchError
 from bench.jsonio import write_atomic
 from bench.report import plots as plotting
 from bench.report.compose import MARKER, compose
-from bench.report.results import DEFAULT_BASELINE, ResultEntry, load_entries
+from bench.report.index import is_index, render_index
+from bench.report.results import DEFAULT_BASELINE, INDEX_NAME, ResultEntry, load_entries
 from bench.report.rows import Row, dig, group_settings, number, platform_key, rows_of
 from bench.report.tables import Efficiencies, platform_heading
 from bench.roofline import analyse
@@ -30,6 +31,7 @@ class Report:
     markdown: str
     plots_dir: str  # directory name next to the report, e.g. `REPORT-plots`
     plots: tuple[plotting.Plot, ...]
+    index: bytes = b""  # index.json next to the report (bench.report.index)
 
 
 def plots_dir_name(out: Path) -> str:
@@ -93,7 +95,7 @@ def build_report(
     label = Path(os.path.relpath(results_dir.resolve(), out.parent.resolve())).as_posix()
     analyses = analyse_all(entries)
     markdown = compose(entries, settings, analyses, efficiencies(analyses), plots, plots_dir, label)
-    return Report(markdown, plots_dir, tuple(plots))
+    return Report(markdown, plots_dir, tuple(plots), render_index(entries))
 
 
 def check_writable(out: Path) -> None:
@@ -108,6 +110,9 @@ def check_writable(out: Path) -> None:
                 f"refusing to overwrite {out}: it was not written by `bench report` "
                 "(its first line is not the report's marker)"
             )
+    index = out.parent / INDEX_NAME
+    if index.exists() and not (index.is_file() and is_index(index.read_bytes())):
+        raise BenchError(f"refusing to overwrite {index}: it is not an index `bench report` wrote")
 
 
 def write_report(report: Report, out: Path) -> list[Path]:
@@ -126,8 +131,9 @@ def write_report(report: Report, out: Path) -> list[Path]:
         for stale in sorted(plots_dir.iterdir()):
             if PLOT_NAME.match(stale.name) and stale.name not in keep:
                 stale.unlink()
+    write_atomic(out.parent / INDEX_NAME, report.index, overwrite=True)
     write_atomic(out, report.markdown.encode("utf-8"), overwrite=True)
-    return [out, *written]
+    return [out, out.parent / INDEX_NAME, *written]
 
 
 def differences(report: Report, out: Path) -> list[str]:
@@ -135,6 +141,9 @@ def differences(report: Report, out: Path) -> list[str]:
     stale = []
     if not out.is_file() or out.read_bytes() != report.markdown.encode("utf-8"):
         stale.append(str(out))
+    index = out.parent / INDEX_NAME
+    if not index.is_file() or index.read_bytes() != report.index:
+        stale.append(str(index))
     plots_dir = out.parent / report.plots_dir
     for plot in report.plots:
         path = plots_dir / plot.name
