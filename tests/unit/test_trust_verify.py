@@ -181,9 +181,8 @@ def test_a_key_with_a_passphrase_signs_through_ssh_agent(tmp_path, keys, allowed
     try:
         env = {**os.environ, "SSH_AUTH_SOCK": str(socket), "SSH_ASKPASS": str(askpass)}
         env["SSH_ASKPASS_REQUIRE"] = "force"
-        for _ in range(100):  # the socket appears within moments
-            if socket.exists():
-                break
+        deadline = time.monotonic() + 20  # the socket appears within moments; bounded wait
+        while not socket.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         subprocess.run(
             ["ssh-add", str(keys["bob"])],
