@@ -85,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
     for c in sub.records:
         if c.status == "missing":
             sys.stderr.write(f"  note: {c.source} is not there; the document is filed without it\n")
+        elif c.status == "refused":
+            sys.stderr.write(
+                f"  note: records path {c.named.path!r} {c.named.refused}; not filed with it\n"
+            )
     warnings = len(sub.warnings)
     note = f"valid; {warnings} warning{'s' if warnings != 1 else ''}, shown in the report"
     records = [c.destination for c in sub.records if c.status in ("copy", "filed")]

@@ -54,8 +54,11 @@ def plan_records(doc: Any, source_dir: Path, dest_dir: Path) -> tuple[RecordsCop
 def records_refusal(copies: tuple[RecordsCopy, ...], *, signing: bool) -> str | None:
     """Why the records stop a submission, in one line; None when they do not."""
     for c in copies:
-        if c.status == "refused":
-            return f"records path {c.named.path!r} {c.named.refused}; not filed"
+        if c.status == "refused" and signing:
+            return (
+                f"records path {c.named.path!r} {c.named.refused}: --sign files the document "
+                "with every records file it names; not filed"
+            )
         if c.status == "differs":
             return (
                 f"{c.source} does not have the sha256 the document states for it "

@@ -36,14 +36,15 @@ class RecordsCheck:
     display: str  # the file as messages name it
 
     def problem(self, signed: bool) -> str | None:
-        """Why this records file fails the submission, or None. An absent file fails only a
-        signed submission (the signer filed the records with it)."""
+        """Why this records file fails the submission, or None. A file that is absent, or
+        whose path is not followed, fails only a signed submission (the signer filed the
+        records with it); one that is there with another sha256 fails any."""
         if self.status == "differs":
             return (
                 f"{self.display}: sha256 {(self.sha256 or '')[:16]}…, but the document states "
                 f"{(self.named.sha256 or '')[:16]}… (changed after the run?)"
             )
-        if self.status == "refused":
+        if self.status == "refused" and signed:
             return f"records path {self.named.path!r} {self.named.refused}"
         if self.status == "absent" and signed:
             return f"{self.display}: named by the signed document, but not beside it"

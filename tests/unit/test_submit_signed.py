@@ -152,15 +152,21 @@ def test_a_missing_key_is_a_usage_error(tmp_path, results, capsys):
     assert capsys.readouterr().err == f"Error: --sign: key file not found: {missing}\n"
 
 
-def test_a_hostile_records_path_is_refused(tmp_path, results, capsys):
-    source = kit.measured_with_records(tmp_path / "runs")
+def test_a_records_path_leaving_the_directory_is_never_followed(tmp_path, results, key, capsys):
+    source = kit.measured_with_records(tmp_path / "runs" / "deep")
+    outside = tmp_path / "outside.jsonl"
+    outside.write_bytes(b"not yours\n")
     doc = json.loads(source.read_text("utf-8"))
-    doc["measurements"]["latency"][0]["records"]["path"] = "../../../outside.jsonl"
+    doc["measurements"]["latency"][0]["records"]["path"] = "../../outside.jsonl"
     doc["measurements"]["latency"][0]["records"]["sha256"] = None
     source.write_text(json.dumps(doc), "utf-8")
-    assert main(["submit", str(source), "--results", str(results)]) == 1
+    assert main(["submit", str(source), "--results", str(results), "--sign", str(key)]) == 1
     assert "below the document's directory" in capsys.readouterr().err
     assert _files(results) == []
+    assert main(["submit", str(source), "--results", str(results)]) == 0
+    assert "'../../outside.jsonl' has a `.` or `..` part" in capsys.readouterr().err
+    assert len(_files(results)) == 2  # the document and its one followable records file
+    assert not any("outside" in f for f in _files(results))
 
 
 def test_create_all_removes_what_it_created_when_a_later_file_exists(tmp_path):

@@ -156,6 +156,10 @@ def test_a_records_path_leaving_the_document_directory_is_not_followed(tmp_path,
     result = verify_submission(doc, allowed)
     assert result.status == "failed"
     assert "'../../etc/passwd'" in result.note and "below the document's directory" in result.note
+    signature_path(doc).unlink()  # unsigned: the path is not followed, and not held against it
+    unsigned = verify_submission(doc, allowed)
+    assert unsigned.status == "unsigned" and unsigned.failures == ()
+    assert [r.status for r in unsigned.records] == ["match", "refused"]
 
 
 def test_a_key_with_a_passphrase_fails_at_once_without_a_terminal(keys):
