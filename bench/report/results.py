@@ -1,8 +1,9 @@
 """Loading result documents for the report: find, read, validate, label.
 
-The report reads result documents only (never raw records). Every document goes through
-the validator; a document that cannot be read at all becomes an invalid entry with the
-reason, so one bad file never hides the others and never stops the report.
+The report reads result documents only (of raw records it only hashes the files a
+document names, to verify them: `with_trust`). Every document goes through the validator;
+a document that cannot be read at all becomes an invalid entry with the reason, so one bad
+file never hides the others and never stops the report.
 """
 
 from __future__ import annotations
