@@ -22,6 +22,7 @@ from bench.validate import (
     checks_document,
     checks_latency,
     checks_memory,
+    checks_telemetry,
     checks_throughput,
 )
 from bench.validate.findings import Finding, Issue
@@ -51,9 +52,9 @@ def validate_document(doc: Any, file: str = "-") -> list[Finding]:
         found.extend(Finding(file, level, i.pointer, i.message) for i in issues)  # type: ignore[arg-type]
 
     add(schema_issues(doc), "error")
-    for check in checks_document.STRUCTURE_CHECKS:
+    for check in [*checks_document.STRUCTURE_CHECKS, *checks_telemetry.STRUCTURE_CHECKS]:
         add(check(doc), "error")
-    for check in CONSISTENCY_CHECKS:
+    for check in [*CONSISTENCY_CHECKS, *checks_telemetry.CHECKS]:  # telemetry: docs/telemetry.md
         add(check(doc), consistency)
     for check in checks_document.ADVICE_CHECKS:
         add(check(doc), "warning")
@@ -77,6 +78,10 @@ def validate_file(path: str | os.PathLike[str]) -> list[Finding]:
             name, "warning" if i.message.startswith(UNREADABLE) else "error", i.pointer, i.message
         )
         for i in records_issues(doc, Path(path).resolve().parent)
+    ]
+    findings += [
+        Finding(name, "error", i.pointer, i.message)
+        for i in checks_telemetry.timeline_issues(doc, Path(path).resolve().parent)
     ]
     return findings
 
