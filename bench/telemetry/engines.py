@@ -100,6 +100,19 @@ ENGINES = (
 )
 
 
+def sample_names(names: EngineNames) -> frozenset[str]:
+    """Every sample name `counters` reads for this engine."""
+    out = {*names.prompt_tokens, names.generation_tokens, names.running, names.queued}
+    out |= set(names.kv_usage)
+    out |= {
+        n for n in (names.requests, names.aborted, names.cached_tokens, names.cache_queries) if n
+    }
+    for histogram in (names.ttft, names.e2e):
+        if histogram:
+            out |= {f"{histogram}_sum", f"{histogram}_count"}
+    return frozenset(out)
+
+
 def detect(snapshot: Snapshot) -> EngineNames | None:
     """The engine whose token counter the snapshot has."""
     for names in ENGINES:

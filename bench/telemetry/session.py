@@ -104,7 +104,8 @@ class RunTelemetry:
 
     def _read_server(self, timeout_s: float = 5.0) -> dict[str, Any]:
         assert self.engine is not None
-        return asdict(engines.counters(fetch_metrics(self.url, timeout_s), self.engine))
+        keep = engines.sample_names(self.engine)
+        return asdict(engines.counters(fetch_metrics(self.url, timeout_s, keep), self.engine))
 
     # -- the window's edges (WindowHooks) -------------------------------------------------
     def window_started(self) -> None:

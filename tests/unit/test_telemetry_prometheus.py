@@ -122,3 +122,21 @@ def test_without_edges_the_window_is_the_whole_run():
 def test_a_counter_going_down_means_a_restart_and_no_deltas():
     s = server_section([row(0, "start", prompt_tokens=500), row(1, "end", prompt_tokens=20)])
     assert s["prompt_tokens"] is None and "restarted" in s["reason"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sglang_docs_production_metrics.txt",
+        "vllm_v1_synthetic.txt",
+        "llamacpp_xllamacpp_after_3_chats.txt",
+    ],
+)
+def test_parsing_only_the_families_read_gives_the_same_counters(name):
+    text = (METRICS / name).read_text(encoding="utf-8")
+    names = engines.detect(parse_metrics(text))
+    keep = engines.sample_names(names)
+    part = parse_metrics(text, keep)
+    assert engines.counters(part, names) == engines.counters(parse_metrics(text), names)
+    assert not any(key.endswith("_bucket") for key in part)
+    assert set(part) <= keep
