@@ -11,9 +11,12 @@ in seconds of the server's own clock, with SGLang's default buckets. Labels are 
 `model_name` (tokenizer metrics) and `model_name`, `engine_type`, `tp_rank`, `pp_rank`
 (scheduler gauges).
 
-Unlike SGLang, whose gauges are refreshed only when the scheduler logs a batch, the gauges
-here are read live at each scrape. The simulator has no prefix cache: `cached_tokens_total`
-is declared with no sample (as SGLang shows it before any hit) and `cache_hit_rate` is 0.
+As in SGLang (whose labelled counters get a sample at their first increment, and whose
+multiprocess collector prints no family that has none), a counter or histogram appears only
+once something was counted: a fresh simulator's /metrics has its gauges only. Unlike SGLang,
+whose gauges are refreshed only when the scheduler logs a batch, the gauges here are read
+live at each scrape. The simulator has no prefix cache: `cached_tokens_total` never appears
+and `cache_hit_rate` is 0.
 """
 
 from __future__ import annotations
@@ -108,20 +111,25 @@ class SimMetrics:
         def gauge(name: str, doc: str, value: float) -> None:
             family(name, "gauge", doc, [f"{name}{{{sched}}} {float(value)}"])
 
-        counter("sglang:prompt_tokens_total", "Number of prefill tokens processed.",
-                self.prompt_tokens)  # fmt: skip
-        counter("sglang:generation_tokens_total", "Number of generation tokens processed.",
-                self.generation_tokens)  # fmt: skip
-        family("sglang:cached_tokens_total", "counter",
-               "Number of cached prompt tokens.", [])  # fmt: skip
-        counter("sglang:num_requests_total", "Number of requests processed.", self.requests)
-        counter("sglang:num_aborted_requests_total", "Number of requests aborted.", self.aborted)
-        family("sglang:time_to_first_token_seconds", "histogram",
-               "Histogram of time to first token in seconds.",
-               self.ttft.lines("sglang:time_to_first_token_seconds", tok))  # fmt: skip
-        family("sglang:e2e_request_latency_seconds", "histogram",
-               "Histogram of End-to-end request latency in seconds",
-               self.e2e.lines("sglang:e2e_request_latency_seconds", tok))  # fmt: skip
+        # SGLang creates a labelled counter's sample at its first increment, and in its
+        # multiprocess mode an untouched family is not printed at all: nor are they here
+        if self.requests:
+            counter("sglang:prompt_tokens_total", "Number of prefill tokens processed.",
+                    self.prompt_tokens)  # fmt: skip
+            counter("sglang:generation_tokens_total", "Number of generation tokens processed.",
+                    self.generation_tokens)  # fmt: skip
+            counter("sglang:num_requests_total", "Number of requests processed.", self.requests)
+        if self.aborted:
+            counter("sglang:num_aborted_requests_total", "Number of requests aborted.",
+                    self.aborted)  # fmt: skip
+        if self.ttft.count:
+            family("sglang:time_to_first_token_seconds", "histogram",
+                   "Histogram of time to first token in seconds.",
+                   self.ttft.lines("sglang:time_to_first_token_seconds", tok))  # fmt: skip
+        if self.e2e.count:
+            family("sglang:e2e_request_latency_seconds", "histogram",
+                   "Histogram of End-to-end request latency in seconds",
+                   self.e2e.lines("sglang:e2e_request_latency_seconds", tok))  # fmt: skip
         gauge("sglang:num_running_reqs", "The number of running requests.",
               len(scheduler.running))  # fmt: skip
         gauge("sglang:num_used_tokens", "The number of used tokens.", used)

@@ -132,6 +132,8 @@ def server_metrics_of(session: RunTelemetry) -> dict[str, Any]:
     }
     if names is None or timeline is None or not timeline.rows:
         why = session.server_reason or (timeline and timeline.failure) or "no scrape answered"
+        if names is None and timeline is not None and timeline.rows:
+            why = f"{session.url} has none of SGLang's, vLLM's or llama.cpp's metric names"
         section.update({"window": None, "sample_count": 0})
         section.update(dict.fromkeys(_DELTAS))
         section.update(

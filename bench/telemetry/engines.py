@@ -114,9 +114,10 @@ def sample_names(names: EngineNames) -> frozenset[str]:
 
 
 def detect(snapshot: Snapshot) -> EngineNames | None:
-    """The engine whose token counter the snapshot has."""
+    """The engine whose names the snapshot has (by prefix: a fresh SGLang prints no counter
+    before its first request, only what it has set)."""
     for names in ENGINES:
-        if names.generation_tokens in snapshot:
+        if any(key.startswith(names.prefix) for key in snapshot):
             return names
     return None
 

@@ -118,7 +118,12 @@ def server_section(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         first, last, window = rows[0], rows[-1], "whole_run"
     t0, t1 = int(first["t_ns"]), int(last["t_ns"])
     inside = [r for r in rows if t0 <= int(r["t_ns"]) <= t1]
-    d = {key: _delta(last.get(key), first.get(key)) for key in first if key not in ("t_ns", "edge")}
+    # a counter absent at the start and present at the end was born in the window: from 0
+    d = {
+        key: _delta(last.get(key), 0 if key in _COUNTERS and first.get(key) is None else first[key])
+        for key in first
+        if key not in ("t_ns", "edge")
+    }
     out: dict[str, Any] = {"window": window, "sample_count": len(rows)}
     went_down = sorted(k for k, v in d.items() if v is not None and v < 0 and k in _COUNTERS)
     if went_down:

@@ -80,15 +80,14 @@ class RunTelemetry:
         except SampleError as exc:
             self.server_reason = str(exc)
             return
-        self.engine = engines.detect(first)
-        if self.engine is None:
-            self.server_reason = (
-                f"{self.url} has none of the SGLang, vLLM or llama.cpp token counters"
-            )
-            return
-        self.engine_note = engines.prompt_note(self.engine, first)
+        self._identify(first)  # else at a later scrape: a fresh server may print nothing yet
         self._server = PeriodicSampler(self._read_server, interval)
         self._server.start()
+
+    def _identify(self, snapshot: engines.Snapshot) -> None:
+        self.engine = engines.detect(snapshot)
+        if self.engine is not None:
+            self.engine_note = engines.prompt_note(self.engine, snapshot)
 
     def _discover(self) -> None:
         try:
@@ -103,7 +102,10 @@ class RunTelemetry:
             raise SampleError(str(exc)) from None
 
     def _read_server(self, timeout_s: float = 5.0) -> dict[str, Any]:
-        assert self.engine is not None
+        if self.engine is None:
+            self._identify(fetch_metrics(self.url, timeout_s))
+            if self.engine is None:  # nothing counted yet, as far as can be told
+                return dict.fromkeys(f.name for f in dataclasses.fields(engines.Counters))
         keep = engines.sample_names(self.engine)
         return asdict(engines.counters(fetch_metrics(self.url, timeout_s, keep), self.engine))
 

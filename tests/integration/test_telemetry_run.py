@@ -83,7 +83,8 @@ def test_the_simulators_counters_agree_with_the_client_exactly(sim, tmp_path):
         assert s["prompt_tokens"] == m["total_input_tokens"]
         assert s["generation_tokens"] == m["total_output_tokens"]
         assert s["requests"] == m["requests_completed"] == m["requests_sent"]
-        assert s["aborted_requests"] == 0 and s["cache_hit_rate"] == 0
+        # nothing aborted and no prefix cache: SGLang prints neither counter, so neither is known
+        assert s["aborted_requests"] is None and s["cache_hit_rate"] is None
         assert 0 < s["mean_ttft_ms"] <= m["ttft_ms"]["mean"] + 1.0
         t = run["telemetry"]
         assert (t["source"], t["reason"], t["npus"][0]["name"]) == ("simulated", None, "910B3")
@@ -141,3 +142,39 @@ def test_no_telemetry_leaves_both_sections_out(sim, tmp_path):
     doc = load_document(out)
     assert all("telemetry" not in r and "server_metrics" not in r for r in runs(doc))
     assert "--no-telemetry" in doc["provenance"]["commands"][0]
+
+
+def test_a_metrics_page_of_another_program_is_named_not_used(tmp_path):
+    import http.server
+    import threading
+
+    from bench.telemetry.attach import server_metrics_of
+    from bench.telemetry.session import RunTelemetry, TelemetryOptions
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        options = TelemetryOptions(npu_smi=str(tmp_path / "none"), interval_s=0.05)
+        session = RunTelemetry(options, f"http://127.0.0.1:{server.server_port}", tmp_path, "r")
+        session.start()
+        session.window_started()
+        session.window_ended()
+        session.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    section = server_metrics_of(session)
+    assert section["engine"] is None and section["prompt_tokens"] is None
+    assert "has none of SGLang's, vLLM's or llama.cpp's metric names" in section["reason"]

@@ -114,6 +114,18 @@ def test_server_section_takes_deltas_between_the_edges_and_peaks_between_them():
     assert s["series"]["running"]["t_s"][0] == -1.0  # from the window's start
 
 
+def test_a_counter_born_in_the_window_counts_from_zero():
+    # a fresh SGLang prints no counter before its first request finishes
+    s = server_section([row(0, "start", running=0), row(1, "end", prompt_tokens=64, requests=2)])
+    assert (s["prompt_tokens"], s["requests"], s["generation_tokens"]) == (64, 2, None)
+
+
+def test_the_engine_is_known_by_any_of_its_names():
+    assert engines.detect(parse_metrics('sglang:num_running_reqs{tp_rank="0"} 0\n')).engine == (
+        "sglang"
+    )
+
+
 def test_without_edges_the_window_is_the_whole_run():
     s = server_section([row(0, prompt_tokens=10), row(5, prompt_tokens=30)])
     assert (s["window"], s["prompt_tokens"]) == ("whole_run", 20)
