@@ -66,6 +66,7 @@ def telemetry_of(
         why = why or "npu-smi gave no sample"
         section.update(_empty_npu(why))
         section["failed_reads"] = timeline.failed_reads if timeline else 0
+        notes += timeline.notes if timeline else ()
         section["timeline"] = _file(session, "npu", notes)
         section["reason"] = why
         section["notes"] = notes

@@ -127,6 +127,12 @@ class RunTelemetry:
         except SampleError as exc:
             self.edge_notes.append(f"the scrape when the window {which}ed failed: {exc}")
             return
+        except Exception as exc:  # a bug here must not end the measurement: kept, said
+            self.edge_notes.append(
+                f"internal error in the scrape when the window {which}ed: "
+                f"{type(exc).__name__}: {exc}"
+            )
+            return
         after = time.perf_counter_ns()
         self._edges[which] = {"t_ns": (before + after) // 2, "edge": which, **values}
 
