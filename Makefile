@@ -182,7 +182,8 @@ bench: venv ## run PROFILE against BASE_URL: one complete result document in RUN
 	@mkdir -p $(RUN_DIR)
 	$(PY) -m bench run --profile $(PROFILE) --base-url $(BASE_URL) --out $(RESULT) \
 	  --submitter '$(SUBMITTER)' $$([ -f $(SERVER_LOG) ] && echo --server-log $(SERVER_LOG)) \
-	  $$([ -d $(MODELS_DIR)/$(MODEL) ] && echo --model-dir $(MODELS_DIR)/$(MODEL))
+	  $$([ -d $(MODELS_DIR)/$(MODEL) ] && echo --model-dir $(MODELS_DIR)/$(MODEL)) \
+	  --npu-smi $(NPU_SMI)
 
 .PHONY: throughput
 throughput: venv ## load-generate against BASE_URL and print throughput (THROUGHPUT_ARGS)
@@ -209,9 +210,10 @@ env: venv ## capture the system and software environment (BASE_URL's self-report
 	  $$($(DOCKER) inspect $(SERVER_CONTAINER) >/dev/null 2>&1 && echo --container $(SERVER_CONTAINER))
 
 .PHONY: perf
-perf: venv-test ## the load generator's own speed (benchmarks/, prints one JSON line last)
+perf: venv-test ## the load generator's own speed and telemetry's cost on it (benchmarks/, one JSON line last each)
 	$(PY) benchmarks/sim_capacity.py
 	$(PY) benchmarks/client_throughput.py
+	$(PY) benchmarks/telemetry_cost.py
 
 .PHONY: real-engine
 real-engine: venv-test ## a second engine: llama-cpp-python's server on the CPU (compiles it once, ~15 min)

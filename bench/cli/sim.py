@@ -5,9 +5,13 @@ It speaks SGLang 0.5.3's HTTP API (OpenAI chat/completions, native /generate, /h
 record the ground truth of every request and inject faults. Every number it produces is
 simulated. It listens until Ctrl-C or SIGTERM (exit 0), or the crash fault (exit 3).
 
+It also serves SGLang's Prometheus /metrics from its own state, and with --npu-smi-dir DIR
+writes DIR/npu-smi, a stand-in npu-smi that reports the simulated NPU (power, HBM, AI Core,
+temperature; docs/telemetry.md), for `bench run --npu-smi DIR/npu-smi` or DIR on PATH.
+
 Example:
   python -m bench sim --port 0 --ready-file .work/sim.json --log-file .work/sim.log \\
-      --ground-truth .work/truth.jsonl --speed 10
+      --ground-truth .work/truth.jsonl --speed 10 --npu-smi-dir .work/npu
 """
 
 from __future__ import annotations
@@ -39,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-file", type=Path, help="append SGLang-format startup lines")
     parser.add_argument(
         "--tokens-per-chunk", type=int, default=1, help="tokens per streamed chunk (default 1)"
+    )
+    parser.add_argument(
+        "--npu-smi-dir",
+        type=Path,
+        metavar="DIR",
+        help="write DIR/npu-smi, reporting the simulated NPU, once the port listens",
     )
     parser.add_argument(
         "--eos-rate",
@@ -140,6 +150,7 @@ def config_from_args(args: argparse.Namespace):
         log_file=args.log_file,
         ready_file=args.ready_file,
         faults=faults,
+        npu_smi_dir=args.npu_smi_dir,
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from bench.errors import BenchError
 from bench.jsonio import write_atomic
 from bench.report import plots as plotting
+from bench.report import telemetry
 from bench.report.compose import MARKER, compose
 from bench.report.index import is_index, render_index
 from bench.report.results import DEFAULT_BASELINE, INDEX_NAME, ResultEntry, load_entries
@@ -23,7 +24,7 @@ from bench.report.tables import Efficiencies, platform_heading
 from bench.roofline import analyse
 
 # Files this command writes into the plots directory; only these are ever removed from it.
-PLOT_NAME = re.compile(r"^(throughput-vs-interactivity-\d+|latency-R\d+)\.png$")
+PLOT_NAME = re.compile(r"^(throughput-vs-interactivity-\d+|latency-R\d+|timeline-R\d+-\d+)\.png$")
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def render_plots(entries: list[ResultEntry]) -> list[plotting.Plot]:
         plot = plotting.latency_ladder(entry.rid, entry.kind_label, rows) if rows else None
         if plot is not None:
             out.append(plot)
-    return out
+    return out + telemetry.render_plots(entries)  # one timeline per run with telemetry
 
 
 def build_report(

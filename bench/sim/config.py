@@ -26,6 +26,7 @@ class SimConfig:
     log_file: Path | None = None
     ready_file: Path | None = None
     faults: FaultConfig = field(default_factory=FaultConfig)
+    npu_smi_dir: Path | None = None  # write a stand-in npu-smi for the simulated NPU here
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

@@ -27,6 +27,7 @@ from bench.sim.groundtruth import GroundTruthWriter
 from bench.sim.profile import load_profile
 from bench.sim.scheduler import Scheduler, SimRequest
 from bench.sim.streaming import stream_reply
+from bench.sim.telemetry_routes import add_telemetry_routes
 from bench.sim.tokens import load_token_source
 
 _POOL_SIZE = 1 << 16
@@ -95,6 +96,7 @@ class SimState:
         app.router.add_get("/server_info", self.server_info)
         app.router.add_get("/get_model_info", self.model_info)
         app.router.add_route("*", "/flush_cache", self.flush_cache)
+        add_telemetry_routes(app, self)  # GET /metrics and /_sim/npu
         return app
 
     def _endpoint(self, endpoint: str):

@@ -25,6 +25,7 @@ from bench.validate import (
     checks_latency,
     checks_memory,
     checks_provenance,
+    checks_telemetry,
     checks_throughput,
 )
 from bench.validate.findings import Finding, Issue
@@ -69,9 +70,13 @@ def validate_document(doc: Any, file: str = "-") -> list[Finding]:
         found.extend(Finding(file, level, i.pointer, i.message) for i in issues)  # type: ignore[arg-type]
 
     add(schema_issues(doc), "error")
-    for check in [*checks_document.STRUCTURE_CHECKS, *checks_provenance.STRUCTURE_CHECKS]:
+    for check in [
+        *checks_document.STRUCTURE_CHECKS,
+        *checks_provenance.STRUCTURE_CHECKS,
+        *checks_telemetry.STRUCTURE_CHECKS,
+    ]:
         add(check(doc), "error")
-    for check in CONSISTENCY_CHECKS:
+    for check in [*CONSISTENCY_CHECKS, *checks_telemetry.CHECKS]:  # telemetry: docs/telemetry.md
         add(check(doc), consistency)
     for check in ADVICE_CHECKS:
         add(check(doc), "warning")
@@ -102,6 +107,10 @@ def file_findings(doc: Any, name: str, base_dir: Path) -> list[Finding]:
         for i in records_issues(doc, base_dir)
     ]
     findings += [Finding(name, level, i.pointer, i.message) for level, i in kit_commit_issues(doc)]
+    findings += [
+        Finding(name, "error", i.pointer, i.message)
+        for i in checks_telemetry.timeline_issues(doc, base_dir)
+    ]
     return findings
 
 

@@ -6,7 +6,8 @@ xllamacpp ships llama.cpp (server included) as a prebuilt CPU wheel on PyPI, so 
 engine installs in seconds. It has no command line of its own: this script is one. It
 prints `listening http://127.0.0.1:PORT` (PORT 0, the default, lets the system choose) and
 serves until SIGTERM or SIGINT. The model is served as `tiny`, one request slot per
-parallel stream (2), one CPU thread, no warm-up.
+parallel stream (2), one CPU thread, no warm-up, with its Prometheus `/metrics` on (the
+server's `--metrics`), which `bench run` scrapes.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def main(argv: list[str]) -> int:
     params.cpuparams.n_threads = 1
     params.cpuparams_batch.n_threads = 1
     params.warmup = False
+    params.endpoint_metrics = True  # llama-server --metrics
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     server = xllamacpp.Server(params)
     print("listening", server.listening_address, flush=True)
