@@ -213,9 +213,7 @@ class DocumentRunner:
             profile={**profile.as_dict(), "study": place},
             model=ctx.model,
             server=ctx.server,
-            throughput=[
-                result.with_per_npu_rate(run, result.accelerator_count(ctx.target.self_report))
-            ],
+            throughput=[run],
             latency=[],
             memory=ctx.memory,
             accuracy=None,
