@@ -23,7 +23,7 @@ cv_max = 0.05
 
 [server]
 launcher = "command"
-command = "python -m bench sim --port {port} --max-running-requests {max_running_requests} --tp-size {tp_size}"
+command = "sim --port {port} --max-running-requests {max_running_requests} --tp-size {tp_size}"
 health_path = "/health"
 start_timeout_s = 600
 
@@ -115,19 +115,16 @@ def test_a_cells_identity_follows_what_it_measures_and_not_the_rest(tmp_path):
     )
     assert not {c.id for c in base} & {c.id for c in longer}
     assert base[0].run_id(1) != base[0].run_id(2)
-    assert base[0].definition["launch"]["command"][5] == "{port}"  # the port is not in it
+    assert base[0].definition["launch"]["command"][2] == "{port}"  # the port is not in it
 
 
 def test_the_command_template_is_filled_and_quoted(tmp_path):
     study = load_study(write(tmp_path, GOOD))
     argv = command_argv(study.server, {"max_running_requests": 16, "tp_size": 2}, 31000)
-    assert argv == [
-        "python", "-m", "bench", "sim", "--port", "31000", "--max-running-requests", "16",
-        "--tp-size", "2",
-    ]  # fmt: skip
+    assert argv == ["sim", "--port", "31000", "--max-running-requests", "16", "--tp-size", "2"]
     text = GOOD.replace("max_running_requests = [16, 64]", 'max_running_requests = ["a b"]')
     study = load_study(write(tmp_path, text))
-    assert command_argv(study.server, {"max_running_requests": "a b", "tp_size": 1}, 1)[7] == "a b"
+    assert command_argv(study.server, {"max_running_requests": "a b", "tp_size": 1}, 1)[4] == "a b"
 
 
 def test_request_rate_levels_and_inf(tmp_path):
