@@ -140,6 +140,7 @@ class Engine:
         try:
             server = self.launcher.start(configuration)
         except LaunchError as exc:
+            state["server_log"] = self._relative(exc.log)
             self._fail(configuration, jobs, f"server did not start: {exc}", exc.log_tail)
             return
         state.update(

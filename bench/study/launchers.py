@@ -163,7 +163,7 @@ class ComposeLauncher(Launcher):
             wait_healthy(health, server.start_timeout_s, lambda: True, log)
         except LaunchError as exc:
             stop()
-            raise LaunchError(str(exc), logs_tail()) from None
+            raise LaunchError(str(exc), logs_tail(), log) from None
         except BaseException:
             stop()
             raise

@@ -25,9 +25,10 @@ LOG_TAIL_LINES = 20
 class LaunchError(BenchError):
     """A server that did not start, or died: the message, and its log's last lines."""
 
-    def __init__(self, message: str, log_tail: str = ""):
+    def __init__(self, message: str, log_tail: str = "", log: Path | None = None):
         super().__init__(message)
         self.log_tail = log_tail
+        self.log = log
 
 
 def log_tail(path: Path | None, lines: int = LOG_TAIL_LINES) -> str:
@@ -85,9 +86,9 @@ def wait_healthy(
     deadline = time.monotonic() + timeout_s
     while not healthy(url):
         if not alive():
-            raise LaunchError("the server exited before it was healthy", log_tail(log))
+            raise LaunchError("the server exited before it was healthy", log_tail(log), log)
         if time.monotonic() > deadline:
-            raise LaunchError(f"not healthy within {timeout_s:g} s ({url})", log_tail(log))
+            raise LaunchError(f"not healthy within {timeout_s:g} s ({url})", log_tail(log), log)
         time.sleep(POLL_S)
 
 
