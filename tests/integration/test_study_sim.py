@@ -30,8 +30,8 @@ cv_max = 0.5
 
 [server]
 launcher = "command"
-command = """bench sim --port {{port}} --speed {speed} \\
-  --max-running-requests {{max_running_requests}}"""
+command = '''bench sim --port {{port}} --speed {speed}
+  --max-running-requests {{max_running_requests}}'''
 start_timeout_s = 60
 
 [grid]
