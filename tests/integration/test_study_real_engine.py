@@ -7,6 +7,7 @@ says so and is `measured`."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -21,10 +22,12 @@ from tests.integration.tiny_gguf import build_tiny_gguf
 
 pytestmark = pytest.mark.slow
 LAUNCHER = Path(__file__).with_name("xllamacpp_server.py")
+ZERO_TPOT = re.compile(r"tpot_ms (mean|median) is 0 ms; a latency must be above zero$")
 
 
 def test_two_configurations_of_llama_cpps_server(tmp_path, capsys):
-    model = build_tiny_gguf(tmp_path / "tiny.gguf")
+    # big enough (about 12 M parameters) that its tokens mostly stream apart
+    model = build_tiny_gguf(tmp_path / "tiny.gguf", n_embd=256, n_layers=8, n_ff=1024)
     server = shlex.join([sys.executable, str(LAUNCHER), str(model)])
     study = tmp_path / "llama.toml"
     study.write_text(f"""
@@ -68,13 +71,19 @@ num_prompts = 4
     for cell in doc["cells"]:
         assert cell["status"] == "done" and len(cell["repeats"]) == 2
         for rep in cell["repeats"]:
-            assert rep["valid"] and rep["requests_failed"] == 0, rep["errors"]
+            assert rep["requests_failed"] == 0
+            # On a busy machine a whole reply can reach the client in one read: its TPOT is
+            # then 0, and the validator refuses a zero mean or median TPOT. The study keeps
+            # such a document, records why, and does not rank its cell.
+            assert rep["valid"] or all(ZERO_TPOT.search(e) for e in rep["errors"]), rep["errors"]
             result = load_document(out / rep["path"])
             assert result["kind"] == "measured" and result["model"]["id"] == "tiny"
             assert "prefix cache not flushed" in result["notes"]
             assert (
                 result["measurements"]["throughput"][0]["metrics"]["total_output_tokens"] == 4 * 32
             )
+        assert cell["invalid"] == (not all(r["valid"] for r in cell["repeats"]))
+        assert not (cell["invalid"] and cell["ranked"])
         stats = cell["statistics"]["output_throughput_tok_s"]
         assert stats["n"] == 2 and stats["ci95_low"] <= stats["mean"] <= stats["ci95_high"]
     assert main(["report", "--results", str(out)]) == 0
