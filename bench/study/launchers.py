@@ -68,6 +68,16 @@ def kit_path_env() -> dict[str, str]:
     return {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
 
 
+def fresh_log(path: Path) -> Path:
+    """`path`, after moving a log an earlier session left there to `NAME.STAMP` (memory is
+    read from the log, and two starts in one log would read as two ranks)."""
+    if path.exists():
+        from bench.utc import utc_stamp
+
+        path.rename(path.with_name(f"{path.name}.{utc_stamp()}"))
+    return path
+
+
 def _free_before_start(host: str, port: int, timeout_s: float) -> None:
     if port_in_use(host, port) and not wait_port_free(host, port, timeout_s):
         raise LaunchError(f"port {port} is in use by another process; not starting on it")
@@ -85,7 +95,7 @@ class CommandLauncher(Launcher):
             _free_before_start(LOCALHOST, port, server.port_free_timeout_s)
         argv = commands.command_argv(server, configuration.as_dict, port)
         base_url = (server.base_url or f"http://{LOCALHOST}:{{port}}").format(port=port)
-        log = self.servers_dir / f"{configuration.key}.log"
+        log = fresh_log(self.servers_dir / f"{configuration.key}.log")
         proc = ServerProcess(argv, log, kit_path_env()).start()
         began = time.monotonic()
         try:
@@ -132,7 +142,7 @@ class ComposeLauncher(Launcher):
         plan = commands.compose_plan(server, configuration.as_dict, workdir, self.docker)
         plan.devices_file.write_text(plan.devices_yaml, encoding="utf-8")
         _free_before_start(LOCALHOST, server.port, server.port_free_timeout_s)
-        log = workdir / "server.log"
+        log = fresh_log(workdir / "server.log")
         base_url = f"http://{LOCALHOST}:{server.port}"
         health = base_url + server.health_path
 
