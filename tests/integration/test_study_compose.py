@@ -30,7 +30,8 @@ from pathlib import Path
 state = Path(os.environ["FAKE_STATE"])
 args = sys.argv[1:]
 with open(state / "docker.log", "a") as log:
-    env = {{k: os.environ.get(k, "") for k in ("TP", "NPUS", "MEM_FRACTION", "PORT", "SGLANG_FLAGS")}}
+    keys = ("TP", "NPUS", "MEM_FRACTION", "PORT", "SGLANG_FLAGS")
+    env = {{k: os.environ.get(k, "") for k in keys}}
     log.write(json.dumps({{"argv": args, "env": env}}) + "\\n")
 if "up" in args:
     flags = shlex.split(os.environ["SGLANG_FLAGS"])
@@ -72,15 +73,19 @@ release = state / "release_at"
 if release.exists() and time.time() >= float(release.read_text()):
     used = 3000
     (state / "hbm").write_text("3000")
-print("+------------------------------------------------------------------------------------------+")
-print("| npu-smi 23.0.rc1.b050            Version: 23.0.rc1.b050                                   |")
-print("+----------------------+---------------+----------------------------------------------------+")
-print("| NPU   Name           | Health        | Power(W)    Temp(C)           Hugepages-Usage(page)|")
-print("| Chip                 | Bus-Id        | AICore(%)   Memory-Usage(MB)  HBM-Usage(MB)        |")
-print("+======================+===============+====================================================+")
-print("| 0     910B3          | OK            | 94.7        54                0    / 0             |")
-print(f"| 0                    | 0000:C1:00.0  | 0           0    / 0          {{used:<5d}}/ 65536     |")
-print("+======================+===============+====================================================+")
+print((state / "table.txt").read_text().replace("USED_", f"{{used:<5d}}"))
+"""
+# `npu-smi info` of one 910B3 (see tests/fixtures/memory/npu_smi/); USED_ is HBM in use, MiB
+TABLE = """\
++------------------------------------------------------------------------------------------+
+| npu-smi 23.0.rc1.b050            Version: 23.0.rc1.b050                                   |
++----------------------+---------------+----------------------------------------------------+
+| NPU   Name           | Health        | Power(W)    Temp(C)           Hugepages-Usage(page)|
+| Chip                 | Bus-Id        | AICore(%)   Memory-Usage(MB)  HBM-Usage(MB)        |
++======================+===============+====================================================+
+| 0     910B3          | OK            | 94.7        54                0    / 0             |
+| 0                    | 0000:C1:00.0  | 0           0    / 0          USED_/ 65536         |
++======================+===============+====================================================+
 """
 
 STUDY = """
@@ -126,6 +131,7 @@ def host(tmp_path: Path, monkeypatch) -> Path:
         path.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_STATE", str(state))
+    (state / "table.txt").write_text(TABLE)
     yield state
     pid = state / "pid"
     if pid.exists():  # a failed test must not leave a simulator running
