@@ -12,6 +12,11 @@ within HBM and mem_fraction_static, KV and weight sizes, physical bounds) are er
 file, when it is where the document says, must have the recorded sha256, and the metrics
 recomputed from it must match the document's.
 
+A study's `study.json` is checked against its own schema (schema/study.schema.json) and
+for consistency: statistics against their repeats, intervals holding their means, the
+Pareto fronts, and each result document it names (sha256 and metrics). See
+docs/studies.md.
+
 Exit status: 0 every document is valid (warnings allowed), 1 any document is invalid or
 unreadable, 2 usage error (no FILE, an unknown flag, a directory with no *.json file).
 """
