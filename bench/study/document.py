@@ -137,6 +137,7 @@ def build_document(
                 "key": c.key,
                 "grid": c.as_dict,
                 "status": state.get("status", "pending"),
+                "pid": state.get("pid"),
                 "launch_command": state.get("launch_command"),
                 "base_url": state.get("base_url"),
                 "server_log": state.get("server_log"),

@@ -145,6 +145,7 @@ class Engine:
             return
         state.update(
             status="running",
+            pid=server.pid,
             launch_command=server.launch_command,
             base_url=server.base_url,
             server_log=self._relative(server.log),
@@ -156,6 +157,7 @@ class Engine:
             began = self.clock()
             state["stop"] = server.stop()
             state["stop_s"] = round(self.clock() - began, 3)
+            state.pop("pid", None)
             self.write()
 
     def _run_jobs(

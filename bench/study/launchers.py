@@ -52,6 +52,7 @@ class RunningServer:
     stop: Callable[[], str]  # stops it; says how
     start_s: float = 0.0  # seconds from launch to healthy
     notes: list[str] = field(default_factory=list)
+    pid: int | None = None  # the command launcher's process (group leader), for a resume
 
 
 class Launcher:
@@ -111,7 +112,8 @@ class CommandLauncher(Launcher):
                 how += f"; port {port} still in use after {server.port_free_timeout_s:g} s"
             return how
 
-        return RunningServer(base_url, argv, log, proc.alive, stop, time.monotonic() - began)
+        began_s = time.monotonic() - began
+        return RunningServer(base_url, argv, log, proc.alive, stop, began_s, [], proc.pid)
 
 
 class ComposeLauncher(Launcher):
@@ -161,6 +163,7 @@ class ComposeLauncher(Launcher):
                 how += f"; port {server.port} still in use"
             return how
 
+        self._run(plan.rm, plan.env, 120)  # a container a crashed session left behind
         began = time.monotonic()
         up = self._run(plan.up, plan.env, server.start_timeout_s)
         if up.returncode != 0:

@@ -149,3 +149,28 @@ class ServerProcess:
         assert self.proc is not None
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, sig)
+
+
+def stop_left_behind(pid: int, argv: list[str], grace_s: float) -> str | None:
+    """Stop a server an earlier session left running (it crashed, or was killed): only when
+    `/proc` shows that pid running `argv` (its arguments exactly; its program by name, as a
+    script's interpreter may come first), so a reused pid is never touched. A sentence
+    saying what was done, or None when there was nothing to stop."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    running = [a.decode("utf-8", "replace") for a in raw.split(b"\0") if a]
+    if not argv or len(running) < len(argv) or running[len(running) - len(argv) + 1 :] != argv[1:]:
+        return None
+    program = Path(argv[0]).name
+    if not any(Path(a).name == program for a in running[: len(running) - len(argv) + 1]):
+        return None
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    return f"stopped the server an earlier session left running (pid {pid})"

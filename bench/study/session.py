@@ -56,6 +56,7 @@ def open_resumed(study: Study, out: Path) -> tuple[docs.Ledger, str, dict[str, A
             f"{study.path} is not the study in {out}: {shown} changed; "
             "restore the file, or run it with another --out"
         )
+    _stop_left_behind(old, study)
     ledger = docs.Ledger()
     for cell in old.get("cells") or []:
         for entry in cell.get("repeats") or []:
@@ -70,6 +71,20 @@ def open_resumed(study: Study, out: Path) -> tuple[docs.Ledger, str, dict[str, A
         ledger.kinds.add(old["kind"])
     study_file = old.get("study_file") or {"path": COPY_NAME, "sha256": None}
     return ledger, str(old.get("created_utc") or utc_now()), study_file
+
+
+def _stop_left_behind(old: dict[str, Any], study: Study) -> None:
+    """A crashed session's server still running (the document recorded its pid): stop it."""
+    import sys
+
+    from bench.study.process import stop_left_behind
+
+    for state in old.get("configurations") or []:
+        pid, argv = state.get("pid"), state.get("launch_command")
+        if isinstance(pid, int) and isinstance(argv, list):
+            said = stop_left_behind(pid, argv, study.server.stop_timeout_s)
+            if said:
+                sys.stderr.write(f"bench study: {said}\n")
 
 
 def run_study(

@@ -145,8 +145,9 @@ def test_the_compose_launcher_starts_each_configuration_and_waits_for_hbm(host, 
     assert main(["study", str(study), "--out", str(out)]) == 0, capsys.readouterr().err
     calls = [json.loads(line) for line in (host / "docker.log").read_text().splitlines()]
     verbs = [next(a for a in c["argv"] if a in ("up", "stop", "rm", "logs")) for c in calls]
-    assert verbs == ["up", "stop", "rm", "up", "stop", "rm"]
-    first, second = calls[0], calls[3]
+    # rm first: a container a crashed session left behind would hold the port
+    assert verbs == ["rm", "up", "stop", "rm", "rm", "up", "stop", "rm"]
+    first, second = calls[1], calls[5]
     assert first["argv"][:4] == ["compose", "-f", "compose.yaml", "-f"]
     assert first["argv"][-4:] == ["up", "--detach", "--no-deps", "server"]
     assert (first["env"]["TP"], first["env"]["NPUS"]) == ("1", "0")

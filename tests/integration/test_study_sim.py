@@ -6,6 +6,7 @@ finished cell again; a server that cannot start fails its cells and the rest run
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -163,3 +164,35 @@ def test_a_server_that_cannot_start_fails_its_cells_and_the_rest_run(tmp_path, c
     assert "--max-running-requests must be >= 1" in failed["log_tail"]
     assert [c["status"] for c in doc["cells"]] == ["failed", "done"]
     assert "Error: --max-running-requests" in (out / failed["server_log"]).read_text()
+
+
+def test_a_killed_study_resumes_and_stops_the_server_it_left_running(tmp_path):
+    study = write_study(tmp_path, limits="[16]", speed=5)
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "bench", "study", str(study), "--out", str(out)]
+    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: _cells_done(out) >= 1, 120)
+        proc.kill()  # a crash: nothing runs after this, the server is left behind
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    doc = load_document(out / "study.json")
+    pid = doc["configurations"][0]["pid"]
+    assert doc["status"] == "running" and Path(f"/proc/{pid}").exists()
+    before = {r["run_id"]: r["sha256"] for r in doc["cells"][0]["repeats"]}
+    try:
+        done = subprocess.run(
+            [*argv, "--resume"], cwd=REPO, capture_output=True, text=True, timeout=300, check=False
+        )
+    finally:
+        if Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
+    assert done.returncode == 0, done.stderr
+    assert f"stopped the server an earlier session left running (pid {pid})" in done.stderr
+    _wait_for(lambda: not Path(f"/proc/{pid}").exists(), 10)
+    doc = load_document(out / "study.json")
+    assert doc["status"] == "complete" and doc["configurations"][0]["pid"] is None
+    assert {r["run_id"]: r["sha256"] for r in doc["cells"][0]["repeats"]} == before
+    assert main(["validate", str(out)]) == 0
