@@ -52,6 +52,12 @@ SIM_SPEED      ?= 1
 DEMO_PROFILE   ?= demo
 THROUGHPUT_ARGS ?=
 LATENCY_ARGS   ?=
+# Studies (docs/studies.md): the study file, its directory (default runs/studies/NAME-STAMP),
+# extra flags (STUDY_ARGS=--resume with STUDY_OUT to continue one), and make study-demo's.
+STUDY          ?= studies/demo.toml
+STUDY_OUT      ?=
+STUDY_ARGS     ?=
+STUDY_DEMO_DIR ?= $(WORK_DIR)/study-demo
 
 # --- images and compose ----------------------------------------------------------------
 KIT_VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
@@ -115,6 +121,7 @@ help: ## list every target (this page)
 	@echo "  MEM_FRACTION PORT BASE_URL PROFILE RESULTS_DIR RUN_DIR RUN_NAME SUBMITTER SIGN"
 	@echo "  SGLANG_IMAGE IMAGE IMAGE_PLATFORM SGLANG_FLAGS SGLANG_EXTRA_ARGS SERVE_TIMEOUT"
 	@echo "  ASCEND_RUNTIME SERVER_LOG DEMO_DIR DEMO_PROFILE SIM_SPEED WORK_DIR DOCKER NPU_SMI PYTHON VENV"
+	@echo "  STUDY STUDY_OUT STUDY_ARGS STUDY_DEMO_DIR"
 	@echo "  (API_KEY: from the environment only)"
 
 .PHONY: demo
@@ -194,6 +201,19 @@ throughput: venv ## load-generate against BASE_URL and print throughput (THROUGH
 latency: venv ## single-request TTFT/TPOT against BASE_URL (LATENCY_ARGS)
 	$(PY) -m bench latency --base-url $(BASE_URL) \
 	  $$([ -d $(MODELS_DIR)/$(MODEL) ] && echo --tokenizer $(MODELS_DIR)/$(MODEL)) $(LATENCY_ARGS)
+
+.PHONY: study
+study: venv ## run the study file STUDY: configurations x loads x repeats (STUDY_OUT, STUDY_ARGS=--resume)
+	$(PY) -m bench study $(STUDY) $(if $(STUDY_OUT),--out $(STUDY_OUT)) $(STUDY_ARGS)
+
+.PHONY: study-demo
+study-demo: venv ## a small study on the simulator, then its report and Pareto plot (numbers simulated)
+	@out=$(STUDY_DEMO_DIR)/$$(date -u +%Y%m%dT%H%M%SZ)-$$$$; \
+	echo "$(PY) -m bench study studies/demo.toml --out $$out"; \
+	$(PY) -m bench study studies/demo.toml --out $$out; \
+	echo "$(PY) -m bench report --results $$out"; \
+	$(PY) -m bench report --results $$out; \
+	echo "make study-demo: report $$out/REPORT.md, Pareto plot $$out/REPORT-plots/pareto-1.png (numbers simulated)"
 
 .PHONY: selftest
 selftest: venv ## the client's own TTFT/TPOT error against the simulator's ground truth

@@ -16,6 +16,11 @@ checked too: the environment capture complete or saying why not, the kit commit 
 (and present in the kit's git history when the kit runs from a full checkout), a clean
 tree, the image digest and a model revision that is a commit or tag (docs/submitting.md).
 
+A study's `study.json` is checked against its own schema (schema/study.schema.json) and
+for consistency: statistics against their repeats, intervals holding their means, the
+Pareto fronts, and each result document it names (sha256 and metrics). See
+docs/studies.md.
+
 Exit status: 0 every document is valid (warnings allowed), 1 any document is invalid or
 unreadable, 2 usage error (no FILE, an unknown flag, a directory with no *.json file).
 """

@@ -132,9 +132,11 @@ def write_report(report: Report, out: Path) -> list[Path]:
         for stale in sorted(plots_dir.iterdir()):
             if PLOT_NAME.match(stale.name) and stale.name not in keep:
                 stale.unlink()
-    write_atomic(out.parent / INDEX_NAME, report.index, overwrite=True)
+    indexed = [out.parent / INDEX_NAME] if report.index else []  # a study's report has none
+    for index in indexed:
+        write_atomic(index, report.index, overwrite=True)
     write_atomic(out, report.markdown.encode("utf-8"), overwrite=True)
-    return [out, out.parent / INDEX_NAME, *written]
+    return [out, *indexed, *written]
 
 
 def differences(report: Report, out: Path) -> list[str]:
@@ -143,7 +145,7 @@ def differences(report: Report, out: Path) -> list[str]:
     if not out.is_file() or out.read_bytes() != report.markdown.encode("utf-8"):
         stale.append(str(out))
     index = out.parent / INDEX_NAME
-    if not index.is_file() or index.read_bytes() != report.index:
+    if report.index and (not index.is_file() or index.read_bytes() != report.index):
         stale.append(str(index))
     plots_dir = out.parent / report.plots_dir
     for plot in report.plots:

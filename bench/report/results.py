@@ -170,8 +170,10 @@ def load_entries(
     first = shas.index(base_sha) if base_sha in shas else -1
     ordered += [(p, i == first, True) for i, p in enumerate(files)]
     entries = []
-    for i, (path, is_base, inside) in enumerate(ordered, start=1):
-        entry = read_entry(path, f"R{i}", report_dir, is_baseline=is_base)
+    for path, is_base, inside in ordered:
+        entry = read_entry(path, f"R{len(entries) + 1}", report_dir, is_baseline=is_base)
+        if entry.doc is not None and "study_schema_version" in entry.doc:
+            continue  # a study's study.json: `bench report --results STUDY_DIR` reports it
         entry = dataclasses.replace(entry, in_results=inside)
         entries.append(with_trust(entry, results_dir / ALLOWED_SIGNERS) if inside else entry)
     return entries

@@ -24,7 +24,6 @@ from bench.sim.api import ApiError, GenSpec, parse
 from bench.sim.config import SimConfig
 from bench.sim.faults import RequestFaults, decide
 from bench.sim.groundtruth import GroundTruthWriter
-from bench.sim.profile import load_profile
 from bench.sim.scheduler import Scheduler, SimRequest
 from bench.sim.streaming import stream_reply
 from bench.sim.telemetry_routes import add_telemetry_routes
@@ -64,7 +63,7 @@ class SimState:
         from bench.sim import tokenizer_dir
 
         self.config = config
-        self.profile = load_profile(config.profile)
+        self.profile = config.sim_profile()
         self.plan = model.memory_plan(self.profile)
         self.tokens = load_token_source(config.tokenizer or tokenizer_dir())
         rng = random.Random(config.seed)

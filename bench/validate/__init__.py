@@ -94,6 +94,10 @@ def validate_file(path: str | os.PathLike[str]) -> list[Finding]:
         message = str(exc)
         prefix = f"{name}: "
         return [Finding(name, "error", "", message.removeprefix(prefix))]
+    from bench.study.validate import is_study_document, validate_study
+
+    if is_study_document(doc):  # a study's study.json, beside its result documents
+        return validate_study(doc, name, Path(path).resolve().parent)
     return validate_document(doc, name) + file_findings(doc, name, Path(path).resolve().parent)
 
 
