@@ -16,17 +16,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from bench.client.api import endpoint_url, request_body, request_id
 from bench.client.runinfo import run_async, run_object, workload_object
-from bench.client.stream import RequestSpec, send_request, write_tracing
+from bench.client.sending import RunState, Sender, client_session
+from bench.client.stream import RequestSpec
 from bench.client.target import Target
 from bench.client.window import WindowHooks
 from bench.errors import BenchError, UsageError
 from bench.jsonio import sha256_file
 from bench.metrics import run_metrics
-from bench.records import Record, RecordWriter
+from bench.records import RecordWriter
 from bench.utc import utc_now
 from bench.workload.dataset import (
     Prompt,
@@ -41,7 +40,6 @@ from bench.workload.spec import RANDOM_OUTPUT_LEN, ThroughputWorkload
 DRIVER = "bench.loadgen"
 KIT_APIS = ("chat", "completions")
 WARMUP_SEED_OFFSET = 1_000_003  # warm-up prompts never repeat a measured prompt's prefix
-DEAD_SERVER_FAILURES = 3  # connection failures in a row, with no success between
 
 
 def build_prompts(
@@ -105,94 +103,34 @@ def request_specs(
     return specs
 
 
-class _Run:
-    """The mutable part of one run: where records go, and whether the server is gone."""
-
-    def __init__(self, writer: RecordWriter, progress: Any) -> None:
-        self.writer = writer
-        self.progress = progress
-        self.records: list[Record] = []
-        self.connection_failures = 0
-        self.dead: str | None = None
-
-    def finished(self, record: Record) -> None:
-        self.writer.write(record)
-        self.records.append(record)
-        if record.error_kind == "connection":
-            self.connection_failures += 1
-            if self.connection_failures >= DEAD_SERVER_FAILURES:
-                self.dead = record.error
-        elif record.ok:
-            self.connection_failures = 0
-        if not record.warmup and self.progress is not None:
-            self.progress.update(1)
-
-
 async def _drive(
     workload: ThroughputWorkload,
     warmups: list[RequestSpec],
     measured: list[RequestSpec],
     offsets_ns: list[int],
     tokenizer: Tokenizer,
-    state: _Run,
+    state: RunState,
     window: WindowHooks | None = None,
 ) -> None:
     limit = workload.max_concurrency
-    connector = aiohttp.TCPConnector(limit=limit or 0, limit_per_host=0, force_close=False)
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=min(workload.timeout_s, 30.0))
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=timeout, trace_configs=[write_tracing()]
-    ) as session:
-
-        async def one(spec: RequestSpec, scheduled_ns: int | None, slot: Any) -> None:
-            try:
-                record = await send_request(
-                    session,
-                    spec,
-                    timeout_s=workload.timeout_s,
-                    tokenizer=tokenizer,
-                    scheduled_ns=scheduled_ns,
-                )
-                state.finished(record)
-            finally:
-                if slot is not None:
-                    slot.release()
-
-        in_flight: list[asyncio.Task] = []
+    async with client_session(limit, workload.timeout_s) as session:
+        sender = Sender(
+            session, state, limit=limit, timeout_s=workload.timeout_s, tokenizer=tokenizer
+        )
         try:
-            warm_slot = asyncio.Semaphore(limit or len(warmups) or 1)
-            for spec in warmups:
-                await warm_slot.acquire()
-                in_flight.append(asyncio.create_task(one(spec, None, warm_slot)))
-            await asyncio.gather(*in_flight)
+            await sender.warm_up(warmups)
             if state.dead:
                 return
             loop = asyncio.get_running_loop()
             if window is not None:  # in a worker thread: the event loop never waits on a hook
                 await loop.run_in_executor(None, window.window_started)
-            slot = asyncio.Semaphore(limit) if limit else None
-            start_ns = time.perf_counter_ns()
-            for spec, offset in zip(measured, offsets_ns, strict=True):
-                scheduled_ns = start_ns + offset
-                delay_ns = scheduled_ns - time.perf_counter_ns()
-                if delay_ns > 0:
-                    await asyncio.sleep(delay_ns / 1e9)
-                if slot is not None:
-                    await slot.acquire()
-                if state.dead:
-                    if slot is not None:
-                        slot.release()
-                    break
-                in_flight.append(asyncio.create_task(one(spec, scheduled_ns, slot)))
-            await asyncio.gather(*in_flight)
+            await sender.on_schedule(measured, offsets_ns, time.perf_counter_ns())
             if window is not None:
                 await loop.run_in_executor(None, window.window_ended)
         finally:
             # Ctrl-C (cancellation) or an error: end every request still in flight before
             # the session closes under it, so none dies later with an unretrieved error.
-            for task in in_flight:
-                task.cancel()
-            await asyncio.gather(*in_flight, return_exceptions=True)
+            await sender.close()
 
 
 def workload_of(workload: ThroughputWorkload, tokenizer_path: Path) -> dict[str, Any]:
@@ -265,7 +203,7 @@ def run_throughput(
         RecordWriter(records_path) as writer,
         tqdm(total=len(measured), disable=not show, file=sys.stderr, unit="req") as bar,
     ):
-        state = _Run(writer, bar)
+        state = RunState(writer, bar)
         run_async(_drive(workload, warmups, measured, offsets, tokenizer, state, window))
     if state.dead:
         raise BenchError(
