@@ -72,7 +72,9 @@ def measure_throughput(
             from bench.client.loadgen import run_throughput
 
             records = records_dir / f"{spec.name}.jsonl"
-            run = run_throughput(workload, target, records, name=spec.name, window=session)
+            run = run_throughput(
+                workload, target, records, name=spec.name, window=session, workers=spec.workers
+            )
     run = attach_telemetry(run, session)
     run = result.with_per_npu_rate(run, result.accelerator_count(target.self_report))
     return with_profile_notes(run, spec.notes)

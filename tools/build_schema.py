@@ -146,6 +146,13 @@ DRIVER = obj(
             "True when the command reproduces a publication's command exactly as written, "
             "even where that differs from what the publication meant."
         ),
+        "workers": integer(
+            "`bench.loadgen` only: client processes that sent the requests, each with its own "
+            "event loop, on one schedule (`--workers`, a profile's `workers`). A client "
+            "setting, not part of the workload: the server sees the same requests whatever "
+            "it is. Fewer than asked when the concurrency cap or the requests are fewer.",
+            minimum=1,
+        ),
     },
     required=["name"],
 )

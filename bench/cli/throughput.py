@@ -41,6 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --driver sglang: the article's command exactly as written (it runs "
         "ShareGPT: needs --dataset-path); the workload flags are then ignored",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="client processes sending the requests, each with its own event loop, on one "
+        "schedule (driver kit; default 1: this process; see docs/measuring.md)",
+    )
     add_target_arguments(parser)
     add_workload_arguments(parser, ThroughputWorkload, {"api": APIS, "dataset": DATASETS})
     parser.add_argument("--slo-ttft-ms", type=float, help="goodput: TTFT bound")
@@ -60,10 +67,14 @@ def run(args: argparse.Namespace) -> int:
     from bench.workload.spec import ThroughputWorkload
 
     workload = workload_from_args(args, ThroughputWorkload)
-    if args.as_written and args.driver != "sglang":
-        from bench.errors import UsageError
+    from bench.errors import UsageError
 
+    if args.as_written and args.driver != "sglang":
         raise UsageError("--as-written needs --driver sglang")
+    if args.workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    if args.workers > 1 and args.driver != "kit":
+        raise UsageError("--workers is for the kit's load generator (--driver kit)")
     if args.driver == "sglang":
         return _run_sglang(args, workload)
     from bench.client.loadgen import run_throughput
@@ -75,7 +86,13 @@ def run(args: argparse.Namespace) -> int:
 
     def go(path):
         return run_throughput(
-            workload, target, path, name=args.name, slo=slo, accelerators=accelerators
+            workload,
+            target,
+            path,
+            name=args.name,
+            slo=slo,
+            accelerators=accelerators,
+            workers=args.workers,
         )
 
     return finish(args, measure(args, "throughput", go), "bench throughput (driver bench.loadgen)")

@@ -19,13 +19,14 @@ from typing import Any
 from bench.client.api import endpoint_url, request_body, request_id
 from bench.client.runinfo import run_async, run_object, workload_object
 from bench.client.sending import RunState, Sender, client_session
+from bench.client.shares import workers_used
 from bench.client.stream import RequestSpec
 from bench.client.target import Target
 from bench.client.window import WindowHooks
 from bench.errors import BenchError, UsageError
 from bench.jsonio import sha256_file
 from bench.metrics import run_metrics
-from bench.records import RecordWriter
+from bench.records import Record, RecordWriter
 from bench.utc import utc_now
 from bench.workload.dataset import (
     Prompt,
@@ -172,13 +173,17 @@ def run_throughput(
     accelerators: int | None = None,
     progress: bool | None = None,
     window: WindowHooks | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Run the workload; return the schema's `run` object (driver `bench.loadgen`).
 
     `progress` None shows a bar only when stderr is a terminal. `window` is told when the
-    measured window opens and closes (`bench.client.window`). Raises BenchError, naming the
-    records file, when the server stops answering.
+    measured window opens and closes (`bench.client.window`). `workers` > 1 spreads the
+    streams over that many processes (`bench.client.workers`); 1 runs them here. Raises
+    BenchError, naming the records file, when the server stops answering or a worker dies.
     """
+    if workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {workers}")
     if workload.api not in KIT_APIS:
         raise UsageError(
             f"the kit's load generator speaks {' and '.join(KIT_APIS)}; "
@@ -203,15 +208,22 @@ def run_throughput(
         RecordWriter(records_path) as writer,
         tqdm(total=len(measured), disable=not show, file=sys.stderr, unit="req") as bar,
     ):
-        state = RunState(writer, bar)
-        run_async(_drive(workload, warmups, measured, offsets, tokenizer, state, window))
-    if state.dead:
+        used = workers_used(workers, workload.max_concurrency, len(measured))
+        if used == 1:
+            state = RunState(writer, bar)
+            run_async(_drive(workload, warmups, measured, offsets, tokenizer, state, window))
+            records, dead = state.records, state.dead
+        else:
+            records, dead = _in_workers(
+                workload, target, (warmups, measured, offsets), writer, used, bar, window
+            )
+    if dead:
         raise BenchError(
-            f"the server at {target.base_url} stopped accepting connections ({state.dead}); "
+            f"the server at {target.base_url} stopped accepting connections ({dead}); "
             f"{writer.count} finished requests are in {records_path}"
         )
     metrics = run_metrics(
-        state.records,
+        records,
         requested_rate_rps=workload.request_rate_rps,
         slo=slo,
         accelerators=accelerators,
@@ -225,5 +237,41 @@ def run_throughput(
         records_sha256=writer.sha256,
         records_count=writer.count,
         metrics=metrics,
-        notes=f"served model: {target.model}",
+        notes="; ".join([f"served model: {target.model}", *_workers_note(workers, used, workload)]),
+        workers=used,
     )
+
+
+def _in_workers(
+    workload: ThroughputWorkload,
+    target: Target,
+    requests: tuple[list[RequestSpec], list[RequestSpec], list[int]],
+    writer: RecordWriter,
+    workers: int,
+    bar: Any,
+    window: WindowHooks | None,
+) -> tuple[list[Record], str | None]:
+    """The run's requests sent by `workers` processes: (records, why the server died)."""
+    from bench.client.workers import WorkerFailure, plan_jobs, run_workers
+
+    warmups, measured, offsets = requests
+    jobs = plan_jobs(
+        str(target.tokenizer), workload.timeout_s, workload.max_concurrency,
+        warmups, measured, offsets, writer.path, workers,
+    )  # fmt: skip
+    try:
+        outcome = run_workers(jobs, writer, progress=bar, window=window)
+    except WorkerFailure as exc:
+        raise BenchError(f"{exc}; {writer.count} finished requests are in {writer.path}") from None
+    return outcome.records, outcome.dead
+
+
+def _workers_note(asked: int, used: int, workload: ThroughputWorkload) -> list[str]:
+    if asked == used:
+        return [f"{used} load generator workers"] if used > 1 else []
+    why = (
+        f"max_concurrency {workload.max_concurrency}"
+        if workload.max_concurrency is not None and workload.max_concurrency < asked
+        else f"{workload.num_prompts} measured requests"
+    )
+    return [f"{asked} load generator workers asked, {used} used ({why})"]

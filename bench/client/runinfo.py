@@ -80,13 +80,17 @@ def run_object(
     records_count: int,
     metrics: dict[str, Any],
     notes: str | None = None,
+    workers: int | None = None,
 ) -> dict[str, Any]:
-    """The schema's `run` object."""
+    """The schema's `run` object; `workers` (the kit's load generator) goes in its driver."""
+    driver_object = {"name": driver, "version": __version__, "command": None, "as_written": None}
+    if workers is not None:
+        driver_object["workers"] = workers
     return {
         "name": name,
         "started_utc": started_utc,
         "workload": workload,
-        "driver": {"name": driver, "version": __version__, "command": None, "as_written": None},
+        "driver": driver_object,
         "records": {
             "path": str(records_path),
             "sha256": records_sha256,

@@ -54,10 +54,15 @@ class ThroughputRun:
     driver: str = "kit"
     as_written: bool = False  # driver "sglang": the article's command exactly as written
     notes: str | None = None
+    workers: int = 1  # driver "kit": client processes (a client setting; the server sees no change)
 
     def to_dict(self) -> dict[str, Any]:
-        """Flat, as the profile spells it: the run's own keys, then the workload's."""
+        """Flat, as the profile spells it: the run's own keys, then the workload's.
+        `workers` only when not 1, so a run without it (and a study cell's identity) reads
+        as it did before the key existed."""
         own = {"name": self.name, "driver": self.driver, "as_written": self.as_written}
+        if self.workers != 1:
+            own["workers"] = self.workers
         return {**own, **self.workload.to_dict(), "notes": self.notes}
 
 
@@ -102,7 +107,7 @@ _PROFILE_KEYS: dict[str, tuple[type, ...]] = {
     "source": (str,),
 }
 _RUN_KEYS: dict[str, tuple[type, ...]] = {"name": (str,), "notes": (str,)}
-_THROUGHPUT_OWN_KEYS = {**_RUN_KEYS, "driver": (str,), "as_written": (bool,)}
+_THROUGHPUT_OWN_KEYS = {**_RUN_KEYS, "driver": (str,), "as_written": (bool,), "workers": (int,)}
 _TOP_KEYS = ("profile", "server", "throughput", "latency")
 
 
@@ -183,6 +188,10 @@ def throughput_run(
         raise InputError(f"{where}: {label} driver must be one of {', '.join(DRIVERS)}")
     if run.as_written and run.driver != "sglang":
         raise InputError(f'{where}: {label} as_written needs driver = "sglang"')
+    if run.workers < 1:
+        raise InputError(f"{where}: {label} workers must be >= 1, got {run.workers}")
+    if run.workers > 1 and run.driver != "kit":
+        raise InputError(f'{where}: {label} workers needs driver = "kit"')
     return run
 
 
