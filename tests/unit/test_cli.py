@@ -50,6 +50,21 @@ def test_a_bad_workload_value_names_the_flag(capsys):
     assert code == 2 and err == "Error: --num-prompts must be >= 1, got 0\n"
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--workers", "0"], "--workers must be >= 1, got 0"),
+        (
+            ["--workers", "2", "--driver", "sglang"],
+            "--workers is for the kit's load generator (--driver kit)",
+        ),
+    ],
+)
+def test_bad_workers_are_one_usage_error_before_anything_is_sent(capsys, flags, message):
+    code = main(["throughput", "--base-url", "http://127.0.0.1:9", *flags])
+    assert code == 2 and capsys.readouterr().err == f"Error: {message}\n"
+
+
 def test_a_bad_rate_is_a_usage_error_not_a_traceback(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["throughput", "--base-url", "http://127.0.0.1:9", "--request-rate", "fast"])

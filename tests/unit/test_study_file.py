@@ -118,6 +118,16 @@ def test_a_cells_identity_follows_what_it_measures_and_not_the_rest(tmp_path):
     assert base[0].definition["launch"]["command"][2] == "{port}"  # the port is not in it
 
 
+def test_a_workloads_workers_key_is_taken_as_a_profiles_and_names_new_cells(tmp_path):
+    base = plan_cells(load_study(write(tmp_path, GOOD)))
+    text = GOOD.replace('name = "512-256"', 'name = "512-256"\nworkers = 2')
+    two = plan_cells(load_study(write(tmp_path, text)))
+    assert {c.run.workers for c in two} == {2}
+    assert not {c.id for c in base} & {c.id for c in two}  # the client changed: new cells
+    with pytest.raises(InputError, match="workers must be >= 1"):
+        load_study(write(tmp_path, GOOD.replace('name = "512-256"', 'name = "w"\nworkers = 0')))
+
+
 def test_the_command_template_is_filled_and_quoted(tmp_path):
     study = load_study(write(tmp_path, GOOD))
     argv = command_argv(study.server, {"max_running_requests": 16, "tp_size": 2}, 31000)

@@ -101,11 +101,21 @@ def test_bool_is_not_accepted_as_a_number(tmp_path):
         ("request_rate = 'fast'", "request_rate must be a number"),
         ("max_concurrency = 0", "max_concurrency must be >= 1"),
         ("as_written = true", "as_written needs driver"),
+        ("workers = 0", "workers must be >= 1"),
+        ("workers = 2.0", "workers must be int"),
+        ("driver = 'sglang'\nworkers = 2", "workers needs driver"),
     ],
 )
 def test_bad_values_are_rejected(tmp_path, line, message):
     with pytest.raises(InputError, match=message):
         load_profile(write(tmp_path, MINIMAL + line + "\n"))
+
+
+def test_workers_is_the_runs_own_key_and_shows_only_when_set(tmp_path):
+    run = load_profile(write(tmp_path, MINIMAL + "workers = 2\n")).throughput[0]
+    assert run.workers == 2 and run.to_dict()["workers"] == 2
+    one = load_profile(write(tmp_path, MINIMAL, "one.toml")).throughput[0]
+    assert one.workers == 1 and "workers" not in one.to_dict()  # as before the key existed
 
 
 def rate_of(tmp_path, line):
