@@ -1,11 +1,13 @@
-"""The client itself, side by side: the kit's load generator and sglang.bench_serving.
+"""The client itself, side by side: the kit's load generator (one process, and two
+workers) and sglang.bench_serving.
 
 A benchmark, not a test (`make perf`). One simulator (`bench sim`, a separate process,
-pinned to one core, fast enough that the clients are what limits the stream) serves both
+pinned to one core, fast enough that the clients are what limits the stream) serves the
 clients, in turn, the same workload at rising concurrency. Each client runs as its own
-process (pinned to another core when there is one), so its CPU time is its own.
+process (pinned to another core when there is one: with two workers, the command and both
+workers share that one core), so its CPU time is its own.
 
-For every client and level (each run `--repeat` times, in alternating order, medians kept)
+For every client and level (each run `--repeat` times, in rotating order, medians kept)
 it reports the streamed output-token rate the client achieved and its TTFT error against
 the simulator's ground truth. The truth is the server's TTFT:
 when the simulator wrote the first token minus when the request arrived. The error is
@@ -14,21 +16,28 @@ work before sending, connecting, delivery, and reading late when busy. The kit's
 are joined to the ground truth by response id; sglang.bench_serving sends no id, so its
 requests are joined by order (it sends them in order; its warm-up requests come first).
 The simulator stamps a request's arrival when its handler runs, so under a burst of
-arrivals its own accept-and-dispatch delay is inside the error of both clients alike.
+arrivals its own accept-and-dispatch delay is inside the error of every client alike.
 
 Summary, printed as one JSON object on the last line:
-- `kit_tok_s`, `sglang_tok_s`: the highest streamed token rate each sustained at a level
-  where its median absolute TTFT error stayed under 1 ms (null if no level did);
-- `ratio`: kit / sglang (null when either is null); `*_peak_tok_s` and `peak_ratio`:
-  the highest rate whatever the error;
-- `kit_cpu_s_per_100k_tokens` (and sglang's): client CPU seconds (user + system, from the
-  child's rusage, start-up included) per 100,000 streamed output tokens, over all levels;
-  `*_startup_cpu_s` and `*_marginal_cpu_s_per_100k_tokens` split that with a line fitted
-  through the levels (each level is a new process: sglang's start-up imports transformers).
-Every number is measured against the simulator on this machine: it says how the two
-clients compare here, not what any NPU does.
+- `kit_tok_s`, `kit_w2_tok_s`, `sglang_tok_s`: the highest streamed token rate each
+  sustained at a level where its median absolute TTFT error stayed under 1 ms (null if no
+  level did); `ratio`: kit / sglang (null when either is null); `*_peak_tok_s` and
+  `peak_ratio`: the highest rate whatever the error;
+- `kit_workers`: for 1 and 2 workers, the highest concurrency whose median |TTFT error|
+  stayed under 1 ms, with the request and token rates there, and how busy the client's
+  core was (client CPU seconds over the run's duration, start-up excluded);
+- `kit_cpu_s_per_100k_tokens` (and the others'): client CPU seconds (user + system, from
+  the child's rusage, workers included, start-up included) per 100,000 streamed output
+  tokens, over all levels; `*_startup_cpu_s` and `*_marginal_cpu_s_per_100k_tokens` split
+  that with a line fitted through the levels (each level is a new process: sglang's
+  start-up imports transformers, the kit's workers start their own interpreters);
+  `kit_cpu_us_per_token` is the kit's marginal cost per streamed token, the figure the
+  "when to use more workers" rule in docs/measuring.md is built on.
+Every number is measured against the simulator on this machine: it says how the clients
+compare here, not what any NPU does.
 
 Usage: python benchmarks/client_throughput.py [--speed 20] [--levels 1,2,4,8,16,32,64,128]
+       [--clients kit,kit-w2,sglang]
 """
 
 from __future__ import annotations
@@ -123,13 +132,18 @@ def server_ttft_ms(truth: dict[str, Any]) -> float:
     return (truth["token_ns"][0] - truth["arrival_ns"]) / 1e6
 
 
-def run_kit(base_url: str, c: int, n: int, args, workdir: Path, core, rep: int = 0):
-    out = workdir / f"kit-c{c}-r{rep}.json"
+KIT_WORKERS = {"kit": 1, "kit-w2": 2}
+CLIENTS = ("kit", "kit-w2", "sglang")
+
+
+def run_kit(base_url: str, c: int, n: int, args, workdir: Path, core, rep: int = 0,
+            tool: str = "kit"):  # fmt: skip
+    out = workdir / f"{tool}-c{c}-r{rep}.json"
     cmd = [sys.executable, "-m", "bench", "throughput", "--base-url", base_url,
            "--tokenizer", str(tokenizer_dir()), "--num-prompts", str(n),
            "--max-concurrency", str(c), "--input-len", str(args.input_len),
            "--output-len", str(args.output_len), "--range-ratio", str(args.range_ratio),
-           "--warmup", "1", "--seed", "1",
+           "--warmup", "1", "--seed", "1", "--workers", str(KIT_WORKERS[tool]),
            "--timeout", "120", "--out", str(out)]  # fmt: skip
     before = _child_cpu_s()
     proc = subprocess.run(
@@ -191,7 +205,10 @@ def level_row(tool, c, run, errors, cpu, sim_cpu) -> dict[str, Any]:
     return {
         "client": tool,
         "concurrency": c,
+        "workers": run["driver"].get("workers"),
         "requests": run["metrics"]["requests_completed"],
+        "duration_s": round(run["metrics"]["duration_s"], 3),
+        "request_rate_rps": round(run["metrics"]["request_throughput_rps"], 2),
         "output_tok_s": round(run["metrics"]["output_throughput_tok_s"], 1),
         "ttft_abs_error_ms_median": round(stats.get("median", float("nan")), 3),
         "ttft_abs_error_ms_p99": round(stats.get("p99", float("nan")), 3),
@@ -223,8 +240,11 @@ def aggregate(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {
                 "client": tool,
                 "concurrency": c,
+                "workers": mine[0]["workers"],
                 "repeats": len(mine),
                 "requests": sum(r["requests"] for r in mine),
+                "duration_s": round(sum(r["duration_s"] for r in mine), 3),
+                "request_rate_rps": med("request_rate_rps"),
                 "output_tok_s": med("output_tok_s"),
                 "ttft_abs_error_ms_median": error,
                 "ttft_abs_error_ms_p99": med("ttft_abs_error_ms_p99"),
@@ -262,12 +282,31 @@ def cpu_fit(rows: list[dict[str, Any]], tool: str) -> tuple[float | None, float 
     return round(float(intercept), 3), round(float(slope) * 1e5, 3)
 
 
+def kit_workers(rows, samples, tool: str) -> dict[str, Any] | None:
+    """The highest level where `tool`'s median |TTFT error| stayed under the limit: its
+    concurrency, request and token rates, and how busy the client's core was there (CPU
+    seconds of its runs, start-up excluded, over their duration)."""
+    mine = [r for r in rows if r["client"] == tool and r["within_limit"]]
+    if not mine:
+        return None
+    top = max(mine, key=lambda r: r["concurrency"])
+    startup = cpu_fit(samples, tool)[0] or 0.0
+    busy = (top["client_cpu_s"] - startup * top["repeats"]) / top["duration_s"]
+    return {
+        "max_concurrency": top["concurrency"],
+        "request_rate_rps": top["request_rate_rps"],
+        "output_tok_s": top["output_tok_s"],
+        "ttft_abs_error_ms_median": top["ttft_abs_error_ms_median"],
+        "client_core_busy": round(busy, 2),
+    }
+
+
 def one_sample(tool, c, n, rep, args, workdir, core, sim, base_url, truth_path) -> dict:
     """One client run at one level, judged against the ground truth it produced."""
     seen = len(truth_path.read_text().splitlines()) if truth_path.exists() else 0
     sim_before = _proc_cpu_s(sim.pid)
-    if tool == "kit":
-        run, records, cpu = run_kit(base_url, c, n, args, workdir, core, rep)
+    if tool in KIT_WORKERS:
+        run, records, cpu = run_kit(base_url, c, n, args, workdir, core, rep, tool)
         errors = kit_errors_ms(records, truth_lines(truth_path, seen))
     else:
         run, out, cpu = run_sglang_level(base_url, c, n, args, workdir, core, rep)
@@ -295,8 +334,13 @@ def main() -> int:
     )
     parser.add_argument("--workdir", help="keep every file here (default: a temporary dir)")
     parser.add_argument("--prompts-per-stream", type=int, default=3, help="requests = this x c")
+    parser.add_argument("--clients", default=",".join(CLIENTS), help="which clients to run")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
+    clients = [x for x in args.clients.split(",") if x]
+    unknown = sorted(set(clients) - set(CLIENTS))
+    if unknown:
+        parser.error(f"unknown client {unknown[0]!r} (known: {', '.join(CLIENTS)})")
     sim_core, client_core = _cores()
     samples: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-perf-") as tmp:
@@ -307,9 +351,9 @@ def main() -> int:
             for i, c in enumerate(levels):
                 n = max(args.prompts_per_stream * c, 16)
                 for rep in range(args.repeat):
-                    # Alternate who goes first, so neither always meets a warmer simulator.
-                    first = (i + rep) % 2 == 0
-                    for tool in ("kit", "sglang") if first else ("sglang", "kit"):
+                    # Rotate who goes first, so none always meets a warmer simulator.
+                    shift = (i + rep) % len(clients)
+                    for tool in clients[shift:] + clients[:shift]:
                         row = one_sample(tool, c, n, rep, args, workdir, client_core, sim,
                                          base_url, truth_path)  # fmt: skip
                         samples.append(row)
@@ -317,34 +361,50 @@ def main() -> int:
     rows = aggregate(samples)
     for row in rows:
         print(json.dumps(row), flush=True)
-    kit, sglang = best(rows, "kit"), best(rows, "sglang")
-    summary = {
-        "kit_tok_s": kit,
-        "sglang_tok_s": sglang,
-        "ratio": round(kit / sglang, 3) if kit and sglang else None,
-        "peak_ratio": None,
-        "kit_peak_tok_s": max(r["output_tok_s"] for r in rows if r["client"] == "kit"),
-        "sglang_peak_tok_s": max(r["output_tok_s"] for r in rows if r["client"] == "sglang"),
-        "kit_cpu_s_per_100k_tokens": cpu_per_100k(samples, "kit"),
-        "sglang_cpu_s_per_100k_tokens": cpu_per_100k(samples, "sglang"),
-        "kit_startup_cpu_s": cpu_fit(samples, "kit")[0],
-        "kit_marginal_cpu_s_per_100k_tokens": cpu_fit(samples, "kit")[1],
-        "sglang_startup_cpu_s": cpu_fit(samples, "sglang")[0],
-        "sglang_marginal_cpu_s_per_100k_tokens": cpu_fit(samples, "sglang")[1],
-        "ttft_error_limit_ms": TTFT_ERROR_LIMIT_MS,
-        "levels": levels,
-        "repeats": args.repeat,
-        "simulator_speed": args.speed,
-        "workload": f"chat API, random prompts of up to {args.input_len} tokens and up to "
-        f"{args.output_len} output tokens (range ratio {args.range_ratio}), "
-        f"max({args.prompts_per_stream} x concurrency, 16) requests per level",
-        "pinned": sim_core is not None,
-        "simulated": True,
-    }
-    if summary["kit_peak_tok_s"] and summary["sglang_peak_tok_s"]:
-        summary["peak_ratio"] = round(summary["kit_peak_tok_s"] / summary["sglang_peak_tok_s"], 3)
-    print(json.dumps(summary))
+    print(json.dumps(summary_of(rows, samples, args, levels, sim_core is not None)))
     return 0
+
+
+def summary_of(rows, samples, args, levels, pinned: bool) -> dict[str, Any]:
+    tools = sorted({r["client"] for r in rows})
+
+    def key(tool: str) -> str:
+        return tool.replace("-", "_")
+
+    summary: dict[str, Any] = {}
+    for tool in tools:
+        startup, marginal = cpu_fit(samples, tool)
+        summary[f"{key(tool)}_tok_s"] = best(rows, tool)
+        summary[f"{key(tool)}_peak_tok_s"] = max(
+            r["output_tok_s"] for r in rows if r["client"] == tool
+        )
+        summary[f"{key(tool)}_cpu_s_per_100k_tokens"] = cpu_per_100k(samples, tool)
+        summary[f"{key(tool)}_startup_cpu_s"] = startup
+        summary[f"{key(tool)}_marginal_cpu_s_per_100k_tokens"] = marginal
+    kit, sglang = summary.get("kit_tok_s"), summary.get("sglang_tok_s")
+    summary["ratio"] = round(kit / sglang, 3) if kit and sglang else None
+    kit_peak, sglang_peak = summary.get("kit_peak_tok_s"), summary.get("sglang_peak_tok_s")
+    summary["peak_ratio"] = round(kit_peak / sglang_peak, 3) if kit_peak and sglang_peak else None
+    summary["kit_workers"] = {
+        str(n): kit_workers(rows, samples, tool) for tool, n in KIT_WORKERS.items() if tool in tools
+    }
+    marginal = summary.get("kit_marginal_cpu_s_per_100k_tokens")
+    summary["kit_cpu_us_per_token"] = round(marginal * 10, 2) if marginal else None
+    summary.update(
+        {
+            "ttft_error_limit_ms": TTFT_ERROR_LIMIT_MS,
+            "levels": levels,
+            "repeats": args.repeat,
+            "simulator_speed": args.speed,
+            "workload": f"chat API, random prompts of up to {args.input_len} tokens and up to "
+            f"{args.output_len} output tokens (range ratio {args.range_ratio}), "
+            f"max({args.prompts_per_stream} x concurrency, 16) requests per level",
+            "pinned": pinned,
+            "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+            "simulated": True,
+        }
+    )
+    return summary
 
 
 if __name__ == "__main__":

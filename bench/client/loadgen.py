@@ -5,6 +5,8 @@ request waits for its scheduled send time and for a free slot under `max_concurr
 and is sent; its record is appended to the records file the moment it finishes, so a
 crash or Ctrl-C loses nothing already measured. If the server stops accepting
 connections, no further requests are sent and the run fails, saying where the records are.
+With `workers` > 1 the same requests, on the same schedule, go out from that many processes
+(`bench.client.workers`); with 1 (the default) they go out from this one.
 """
 
 from __future__ import annotations

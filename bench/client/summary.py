@@ -29,6 +29,9 @@ def summary_table(run: dict[str, Any]) -> str:
         ("requested / achieved rate (req/s)", f"{_fmt(m.get('requested_rate_rps'))} / "
          f"{_fmt(m.get('achieved_rate_rps'))}"),
     ]  # fmt: skip
+    workers = run.get("driver", {}).get("workers")
+    if workers and workers > 1:
+        rows.append(("load generator workers", workers))
     table = [(name, _fmt(value)) for name, value in rows]
     stats_rows = []
     for key, label in (

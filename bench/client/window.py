@@ -3,9 +3,11 @@
 The load generator and the latency probe call `window_started()` when warm-up is over, just
 before the first measured request is sent, and `window_ended()` when the last measured
 request has finished. Both are plain blocking calls: the load generator makes them from a
-worker thread, so its event loop never waits on them, and at those two moments no measured
-request is in flight. A hook must be quick and bounded (it runs between warm-up and the
-measurement), and must not raise: what goes wrong in it is its own to record.
+worker thread, so its event loop never waits on them (with `--workers`, its parent process
+makes them, once every worker has finished its warm-up and once every worker is done), and
+at those two moments no measured request is in flight. A hook must be quick and bounded
+(it runs between warm-up and the measurement), and must not raise: what goes wrong in it is
+its own to record.
 """
 
 from __future__ import annotations
