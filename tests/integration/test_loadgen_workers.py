@@ -222,17 +222,31 @@ def client_run(tmp_path: Path, speed: str = "4"):
                 os.kill(pid, signal.SIGKILL)
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc to find the workers")
-def test_ctrl_c_stops_every_worker_and_keeps_every_finished_request(tmp_path):
+def cut_short(tmp_path: Path, kill) -> tuple[subprocess.Popen, str, float]:
+    """Run `bench throughput --workers 2`; once 6 requests have finished, call
+    `kill(server, client, tag)`. Returns the client, its stderr, and the seconds from the
+    kill until every process of the run had ended."""
     records = tmp_path / "run.records.jsonl"
-    with client_run(tmp_path) as (_server, client, tag):
+    with client_run(tmp_path) as (server, client, tag):
         wait_until(lambda: finished_in_parts(records) >= 6, 120)
         assert len(tagged(tag)) >= 3  # the command and its two workers
-        os.killpg(client.pid, signal.SIGINT)  # as a terminal does: to every process
-        interrupted = time.monotonic()
+        kill(server, client, tag)
+        killed = time.monotonic()
         _out, err = client.communicate(timeout=60)
         wait_until(lambda: not tagged(tag), 15)
-        stopped_s = time.monotonic() - interrupted
+        return client, err, time.monotonic() - killed
+
+
+linux_only = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc for the workers")
+
+
+@linux_only
+def test_ctrl_c_stops_every_worker_and_keeps_every_finished_request(tmp_path):
+    def ctrl_c(_server, client, _tag):
+        os.killpg(client.pid, signal.SIGINT)  # as a terminal does: to every process
+
+    client, err, stopped_s = cut_short(tmp_path, ctrl_c)
+    records = tmp_path / "run.records.jsonl"
     assert client.returncode == 130, err
     assert f"Interrupted: every finished request is in {records}" in err, err
     assert "Traceback" not in err, err
@@ -241,18 +255,20 @@ def test_ctrl_c_stops_every_worker_and_keeps_every_finished_request(tmp_path):
     assert not list(tmp_path.glob("*.worker-*"))
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc to find the workers")
+@linux_only
 def test_a_killed_worker_fails_the_run_with_every_finished_request_on_disk(tmp_path):
-    records = tmp_path / "run.records.jsonl"
-    with client_run(tmp_path) as (_server, client, tag):
-        wait_until(lambda: finished_in_parts(records) >= 6, 120)
+    killed: list[int] = []
+
+    def kill_a_worker(_server, client, tag):
         workers = [p for p in tagged(tag) if p != client.pid and _is_worker(p)]
         assert len(workers) == 2
+        killed.append(workers[1])
         os.kill(workers[1], signal.SIGKILL)
-        _out, err = client.communicate(timeout=60)
-        wait_until(lambda: not tagged(tag), 15)
+
+    client, err, _s = cut_short(tmp_path, kill_a_worker)
+    records = tmp_path / "run.records.jsonl"
     assert client.returncode == 1, err
-    assert f"(pid {workers[1]}) was killed by signal 9 before it finished" in err, err
+    assert f"(pid {killed[0]}) was killed by signal 9 before it finished" in err, err
     finished = read_records(records)
     assert len(finished) >= 6
     assert f"{len(finished)} finished requests are in {records}" in err, err
@@ -260,14 +276,12 @@ def test_a_killed_worker_fails_the_run_with_every_finished_request_on_disk(tmp_p
     assert not list(tmp_path.glob("*.worker-*"))
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc to find the workers")
+@linux_only
 def test_a_parent_killed_outright_leaves_no_worker_and_its_records_in_the_parts(tmp_path):
-    records = tmp_path / "run.records.jsonl"
-    with client_run(tmp_path) as (_server, client, tag):
-        wait_until(lambda: finished_in_parts(records) >= 6, 120)
+    def kill_the_parent(_server, client, _tag):
         os.kill(client.pid, signal.SIGKILL)  # no cleanup: the workers see their pipe close
-        client.communicate(timeout=60)
-        wait_until(lambda: not tagged(tag), 15)
+
+    cut_short(tmp_path, kill_the_parent)
     parts = sorted(tmp_path.glob("run.records.jsonl.worker-*"))
     assert [p.name[-1] for p in parts] == ["0", "1"]
     assert sum(len(read_records(p)) for p in parts) >= 6  # whole records, nothing lost
@@ -279,14 +293,13 @@ def _is_worker(pid: int) -> bool:
     return False
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc to find the workers")
+@linux_only
 def test_a_dead_server_ends_a_run_of_two_workers_saying_where_the_records_are(tmp_path):
-    records = tmp_path / "run.records.jsonl"
-    with client_run(tmp_path) as (server, client, tag):
-        wait_until(lambda: finished_in_parts(records) >= 6, 120)
+    def kill_the_server(server, _client, _tag):
         os.kill(server.pid, signal.SIGKILL)
-        _out, err = client.communicate(timeout=60)
-        wait_until(lambda: not tagged(tag), 15)
+
+    client, err, _s = cut_short(tmp_path, kill_the_server)
+    records = tmp_path / "run.records.jsonl"
     assert client.returncode == 1, err
     assert err.startswith("Error: the server at") and "stopped accepting connections" in err
     finished = read_records(records)
