@@ -104,8 +104,9 @@ def run_workers(
     for job in jobs:
         if Path(job.records_path).exists():
             raise OutputExistsError(Path(job.records_path), "a worker's records file is left")
-    pool = _Pool(jobs, progress)
+    pool: _Pool | None = None
     try:
+        pool = _Pool(jobs, progress)
         pool.wait_for("ready", STARTUP_S)
         warm = pool.wait_for("warm", _deadline_s(jobs, warmup=True))
         dead = next((d for d in warm.values() if d), None)
@@ -121,8 +122,11 @@ def run_workers(
                 window.window_ended()
         dead = next((d for d in done.values() if d), None)
     finally:
-        pool.stop()
-        records = merge_parts([Path(job.records_path) for job in jobs], writer)
+        try:
+            if pool is not None:
+                pool.stop()
+        finally:  # even when a second Ctrl-C cuts the stop short
+            records = merge_parts([Path(job.records_path) for job in jobs], writer)
     return Outcome(records=records, dead=dead)
 
 
