@@ -37,6 +37,13 @@ class Record:
     `chunk_ns[i]` is when the i-th chunk carrying generated content arrived and
     `chunk_tokens[i]` how many tokens it carried (`chunk_tokens_source` says how that was
     counted). `error_kind` is None for a completed request.
+
+    `cached_tokens_server` is how many prompt tokens the server says it took from its
+    prefix cache (`usage.prompt_tokens_details.cached_tokens`, or llama.cpp's
+    `timings.cache_n`); None when it said nothing. `group` is the request's shared-prefix
+    group or conversation, `turn` its turn within the conversation (None outside those
+    workloads). These three came after the format's first release: records without them
+    still read, as None.
     """
 
     index: int
@@ -59,6 +66,9 @@ class Record:
     requested_output_tokens: int | None = None
     error_kind: str | None = None
     error: str | None = None
+    cached_tokens_server: int | None = None
+    group: int | None = None
+    turn: int | None = None
 
     @property
     def ok(self) -> bool:

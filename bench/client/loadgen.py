@@ -1,16 +1,17 @@
 """The kit's load generator (`bench throughput`): asyncio + aiohttp, uvloop where available.
 
 Warm-up requests go first and are excluded from the measured window. Then each measured
-request waits for its scheduled send time and for a free slot under `max_concurrency`,
-and is sent; its record is appended to the records file the moment it finishes, so a
-crash or Ctrl-C loses nothing already measured. If the server stops accepting
+job (`bench.client.jobs`: a request, or a conversation) waits for its scheduled send time
+and for a free slot under `max_concurrency`, and is sent (a conversation's next turn goes
+once its turn before has finished, in a slot of its own); each record is appended to the
+records file the moment its request finishes, so a crash or Ctrl-C loses nothing already
+measured. If the server stops accepting
 connections, no further requests are sent and the run fails, saying where the records are.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import time
 from pathlib import Path
@@ -18,90 +19,28 @@ from typing import Any
 
 import aiohttp
 
-from bench.client.api import endpoint_url, request_body, request_id
-from bench.client.runinfo import run_async, run_object, workload_object
-from bench.client.stream import RequestSpec, send_request, write_tracing
+from bench.client.jobs import (
+    Job,
+    default_name,
+    measured_jobs,
+    request_specs,
+    warmup_prompts,
+    workload_of,
+)
+from bench.client.runinfo import run_async, run_object
+from bench.client.stream import RequestSpec, exchange, write_tracing
 from bench.client.target import Target
 from bench.errors import BenchError, UsageError
-from bench.jsonio import sha256_file
 from bench.metrics import run_metrics
 from bench.records import Record, RecordWriter
 from bench.utc import utc_now
-from bench.workload.dataset import (
-    Prompt,
-    Tokenizer,
-    load_tokenizer,
-    random_prompts,
-    sharegpt_prompts,
-)
+from bench.workload.dataset import Tokenizer, load_tokenizer
 from bench.workload.schedule import send_offsets_ns
-from bench.workload.spec import RANDOM_OUTPUT_LEN, ThroughputWorkload
+from bench.workload.spec import ThroughputWorkload
 
 DRIVER = "bench.loadgen"
 KIT_APIS = ("chat", "completions")
-WARMUP_SEED_OFFSET = 1_000_003  # warm-up prompts never repeat a measured prompt's prefix
 DEAD_SERVER_FAILURES = 3  # connection failures in a row, with no success between
-
-
-def build_prompts(
-    workload: ThroughputWorkload, tokenizer: Tokenizer
-) -> tuple[list[Prompt], list[Prompt]]:
-    """(warm-up prompts, measured prompts), both from seeded generators."""
-    if workload.dataset == "sharegpt":
-        measured = sharegpt_prompts(
-            tokenizer,
-            workload.dataset_path or "",
-            num_prompts=workload.num_prompts,
-            output_len=workload.output_len,
-            seed=workload.seed,
-        )
-    else:
-        measured = random_prompts(
-            tokenizer,
-            num_prompts=workload.num_prompts,
-            input_len=workload.input_len,
-            output_len=workload.output_len or RANDOM_OUTPUT_LEN,
-            range_ratio=workload.range_ratio,
-            seed=workload.seed,
-        )
-    warmup = (
-        random_prompts(
-            tokenizer,
-            num_prompts=workload.warmup,
-            input_len=workload.input_len,
-            output_len=workload.output_len or RANDOM_OUTPUT_LEN,
-            range_ratio=1.0,
-            seed=workload.seed + WARMUP_SEED_OFFSET,
-        )
-        if workload.warmup
-        else []
-    )
-    return warmup, measured
-
-
-def request_specs(
-    workload: ThroughputWorkload, target: Target, prompts: list[Prompt], *, warmup: bool
-) -> list[RequestSpec]:
-    url = endpoint_url(target.base_url, workload.api)
-    specs = []
-    for i, p in enumerate(prompts):
-        body = request_body(
-            workload.api, target.model, p.text, p.output_tokens, ignore_eos=workload.ignore_eos
-        )
-        specs.append(
-            RequestSpec(
-                index=i,
-                rid=request_id(),
-                url=url,
-                body=body,
-                payload=json.dumps(body).encode(),
-                warmup=warmup,
-                # the client knows the prompt's exact count only without a chat template
-                prompt_tokens_client=p.prompt_tokens if workload.api == "completions" else None,
-                requested_output_tokens=p.output_tokens,
-            )
-        )
-    return specs
 
 
 class _Run:
@@ -130,7 +69,7 @@ class _Run:
 async def _drive(
     workload: ThroughputWorkload,
     warmups: list[RequestSpec],
-    measured: list[RequestSpec],
+    measured: list[Job],
     offsets_ns: list[int],
     tokenizer: Tokenizer,
     state: _Run,
@@ -142,18 +81,34 @@ async def _drive(
         connector=connector, timeout=timeout, trace_configs=[write_tracing()]
     ) as session:
 
-        async def one(spec: RequestSpec, scheduled_ns: int | None, slot: Any) -> None:
+        async def one(job: Job, scheduled_ns: int | None, slot: Any) -> None:
+            """The job's request; for a conversation, each next turn once this one is done,
+            in a slot of its own (scheduled when the turn before it finished)."""
+            spec: RequestSpec | None = job.first
+            replies: tuple[str, ...] = ()
+            held = slot is not None
             try:
-                record = await send_request(
-                    session,
-                    spec,
-                    timeout_s=workload.timeout_s,
-                    tokenizer=tokenizer,
-                    scheduled_ns=scheduled_ns,
-                )
-                state.finished(record)
+                while spec is not None:
+                    record, text = await exchange(
+                        session,
+                        spec,
+                        timeout_s=workload.timeout_s,
+                        tokenizer=tokenizer,
+                        scheduled_ns=scheduled_ns,
+                    )
+                    state.finished(record)
+                    replies += (text,)
+                    spec = job.replay.next(spec, record, replies) if job.replay else None
+                    if spec is None or state.dead:
+                        break
+                    scheduled_ns = time.perf_counter_ns()
+                    if slot is not None:
+                        slot.release()
+                        held = False
+                        await slot.acquire()
+                        held = True
             finally:
-                if slot is not None:
+                if held:
                     slot.release()
 
         in_flight: list[asyncio.Task] = []
@@ -161,13 +116,13 @@ async def _drive(
             warm_slot = asyncio.Semaphore(limit or len(warmups) or 1)
             for spec in warmups:
                 await warm_slot.acquire()
-                in_flight.append(asyncio.create_task(one(spec, None, warm_slot)))
+                in_flight.append(asyncio.create_task(one(Job(spec), None, warm_slot)))
             await asyncio.gather(*in_flight)
             if state.dead:
                 return
             slot = asyncio.Semaphore(limit) if limit else None
             start_ns = time.perf_counter_ns()
-            for spec, offset in zip(measured, offsets_ns, strict=True):
+            for job, offset in zip(measured, offsets_ns, strict=True):
                 scheduled_ns = start_ns + offset
                 delay_ns = scheduled_ns - time.perf_counter_ns()
                 if delay_ns > 0:
@@ -178,7 +133,7 @@ async def _drive(
                     if slot is not None:
                         slot.release()
                     break
-                in_flight.append(asyncio.create_task(one(spec, scheduled_ns, slot)))
+                in_flight.append(asyncio.create_task(one(job, scheduled_ns, slot)))
             await asyncio.gather(*in_flight)
         finally:
             # Ctrl-C (cancellation) or an error: end every request still in flight before
@@ -186,35 +141,6 @@ async def _drive(
             for task in in_flight:
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
-
-
-def workload_of(workload: ThroughputWorkload, tokenizer_path: Path) -> dict[str, Any]:
-    """The schema's `workload` of a run of the kit's load generator."""
-    sharegpt = workload.dataset == "sharegpt"
-    path = Path(workload.dataset_path) if sharegpt and workload.dataset_path else None
-    return workload_object(
-        dataset=workload.dataset,
-        dataset_path=str(path) if path else None,
-        dataset_sha256=sha256_file(path) if path else None,
-        input_len=None if sharegpt else workload.input_len,
-        output_len=workload.output_len,
-        range_ratio=None if sharegpt else workload.range_ratio,
-        num_prompts=workload.num_prompts,
-        max_concurrency=workload.max_concurrency,
-        request_rate_rps=workload.request_rate_rps,
-        burstiness=workload.burstiness,
-        warmup_requests=workload.warmup,
-        seed=workload.seed,
-        api=workload.api,
-        ignore_eos=workload.ignore_eos,
-        stream=True,
-        timeout_s=workload.timeout_s,
-        tokenizer=str(tokenizer_path),
-    )
-
-
-def default_name(workload: ThroughputWorkload) -> str:
-    return f"throughput-{workload.dataset}-{workload.input_len}-{workload.output_len}"
 
 
 def run_throughput(
@@ -242,9 +168,8 @@ def run_throughput(
         raise UsageError("the kit's load generator needs a tokenizer (--tokenizer DIR)")
     records_path = Path(records_path)
     tokenizer = load_tokenizer(target.tokenizer)
-    warm_prompts, prompts = build_prompts(workload, tokenizer)
-    warmups = request_specs(workload, target, warm_prompts, warmup=True)
-    measured = request_specs(workload, target, prompts, warmup=False)
+    warmups = request_specs(workload, target, warmup_prompts(workload, tokenizer), warmup=True)
+    measured = measured_jobs(workload, target, tokenizer)
     offsets = send_offsets_ns(
         workload.request_rate, len(measured), burstiness=workload.burstiness, seed=workload.seed
     )
@@ -254,7 +179,7 @@ def run_throughput(
 
     with (
         RecordWriter(records_path) as writer,
-        tqdm(total=len(measured), disable=not show, file=sys.stderr, unit="req") as bar,
+        tqdm(total=workload.num_prompts, disable=not show, file=sys.stderr, unit="req") as bar,
     ):
         state = _Run(writer, bar)
         run_async(_drive(workload, warmups, measured, offsets, tokenizer, state))
