@@ -96,8 +96,9 @@ WORKLOAD = obj(
     {
         "dataset": string(
             "Where prompts come from: `random` (exact token lengths built with the tokenizer), "
-            "`random-ids`, `sharegpt` (a ShareGPT-format JSON file), or `fixed-prompt` (one prompt "
-            "sent repeatedly)."
+            "`random-ids`, `sharegpt` (a ShareGPT-format JSON file), `fixed-prompt` (one prompt "
+            "sent repeatedly), `generated-shared-prefix` (groups of prompts sharing a system "
+            "prompt) or `multi-turn` (conversations replayed turn by turn)."
         ),
         "dataset_path": nstr("Local path of the dataset file, when one was used."),
         "dataset_sha256": nstr("sha256 of the dataset file.", pattern="^[0-9a-f]{64}$"),
@@ -126,6 +127,27 @@ WORKLOAD = obj(
             "How the prompt was built, in words (for fixed-prompt workloads)."
         ),
         "notes": nstr("Anything about the workload a reader must know."),
+        "gsp_num_groups": integer(
+            "`generated-shared-prefix`: groups, each with one system prompt.", 1
+        ),
+        "gsp_prompts_per_group": integer("`generated-shared-prefix`: prompts per group.", 1),
+        "gsp_system_prompt_len": integer(
+            "`generated-shared-prefix`: system prompt tokens (upper bound when range_ratio < 1).",
+            1,
+        ),
+        "gsp_question_len": integer(
+            "`generated-shared-prefix`: question tokens (upper bound when range_ratio < 1).", 1
+        ),
+        "gsp_output_len": integer(
+            "`generated-shared-prefix`: max_tokens per request (= output_len).", 1
+        ),
+        "mt_num_conversations": integer("`multi-turn`: conversations replayed.", 1),
+        "mt_num_turns": integer("`multi-turn`: turns replayed per conversation.", 1),
+        "mt_user_len": integer(
+            "`multi-turn` without a dataset file: tokens of each user turn (upper bound when "
+            "range_ratio < 1).",
+            1,
+        ),
     },
     required=["dataset", "num_prompts"],
 )
@@ -198,6 +220,25 @@ DELIVERY = obj(
     required=["single_read_requests", "tokens_per_read"],
 )
 
+PER_TURN = obj(
+    "One turn index of a multi-turn run: its completed requests and their figures.",
+    {
+        "turn": integer("Turn index within each conversation (0 = the first)."),
+        "requests_completed": integer("Completed requests of this turn."),
+        "ttft_ms": nullable_ref("stats", "TTFT of this turn's completed requests."),
+        "input_tokens": integer("Sum of N_in over this turn's completed requests."),
+        "cached_prompt_tokens": nint(
+            "Prompt tokens the server took from its prefix cache for this turn's requests; "
+            "null when the run reports none."
+        ),
+        "prefix_cache_hit_rate": {
+            **nnum("cached_prompt_tokens / input_tokens (0..1)."),
+            "maximum": 1,
+        },
+    },
+    required=["turn", "requests_completed", "input_tokens"],
+)
+
 RUN_METRICS = obj(
     "What the run measured. Throughputs are over the measured window: first send to last finish, "
     "warm-up excluded. Measured and simulated runs must give `duration_s` and the three request "
@@ -250,6 +291,29 @@ RUN_METRICS = obj(
         },
         "token_counts": {"$ref": "#/$defs/token_counts"},
         "delivery": {"$ref": "#/$defs/delivery"},
+        "cached_prompt_tokens": nint(
+            "Prompt tokens the server says it took from its prefix cache, summed over completed "
+            "requests (usage.prompt_tokens_details.cached_tokens, or llama.cpp's "
+            "timings.cache_n); null when no request reported any."
+        ),
+        "prefix_cache_hit_rate": {
+            **nnum("cached_prompt_tokens / total_input_tokens (0..1); null when not reported."),
+            "maximum": 1,
+        },
+        "ttft_first_of_group_ms": {
+            "$ref": "#/$defs/stats",
+            "description": "TTFT of the first request sent of each shared-prefix group or "
+            "conversation (it found no prefix of its group cached).",
+        },
+        "ttft_rest_of_group_ms": {
+            "$ref": "#/$defs/stats",
+            "description": "TTFT of every other request of a group or conversation.",
+        },
+        "per_turn": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/per_turn"},
+            "description": "Multi-turn runs: figures per turn index, in order.",
+        },
         "percentile_method": nstr("How percentiles were computed."),
     },
     # Required only for measured and simulated documents (see MEASURED_RUN): a `reported`
@@ -268,7 +332,15 @@ MEASURED_RUN = {
             "required": RUN_METRICS_REQUIRED,
             "properties": {
                 key: {"required": FULL_STATS}
-                for key in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "schedule_lag_ms")
+                for key in (
+                    "ttft_ms",
+                    "tpot_ms",
+                    "itl_ms",
+                    "e2e_ms",
+                    "schedule_lag_ms",
+                    "ttft_first_of_group_ms",
+                    "ttft_rest_of_group_ms",
+                )
             },
         }
     },
@@ -716,6 +788,7 @@ SCHEMA = {
         "records": RECORDS,
         "token_counts": TOKEN_COUNTS,
         "delivery": DELIVERY,
+        "per_turn": PER_TURN,
         "run_metrics": RUN_METRICS,
         "run": RUN,
         "measured_run": MEASURED_RUN,

@@ -19,6 +19,7 @@ from typing import Any
 from bench.errors import InputError
 from bench.validate import (
     checks_bounds,
+    checks_cache,
     checks_delivery,
     checks_document,
     checks_latency,
@@ -38,6 +39,7 @@ CONSISTENCY_CHECKS = [
     *checks_memory.CHECKS,
     *checks_bounds.CHECKS,
     *checks_delivery.CHECKS,
+    *checks_cache.CHECKS,
     *checks_document.CONSISTENCY_CHECKS,
 ]
 # Always warnings: what a reader should know about a valid document.
