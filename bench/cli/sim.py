@@ -46,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="per-token chance of stopping early when a request does not set ignore_eos",
     )
+    parser.add_argument(
+        "--disable-radix-cache",
+        action="store_true",
+        help="no prefix cache (SGLang's flag): every prompt is prefilled whole",
+    )
     faults = parser.add_argument_group("faults (seeded; marked in the ground truth)")
     faults.add_argument(
         "--fault-error-rate",
@@ -136,6 +141,7 @@ def config_from_args(args: argparse.Namespace):
         tokenizer=args.tokenizer,
         tokens_per_chunk=args.tokens_per_chunk,
         eos_rate=args.eos_rate,
+        disable_radix_cache=args.disable_radix_cache,
         ground_truth=args.ground_truth,
         log_file=args.log_file,
         ready_file=args.ready_file,

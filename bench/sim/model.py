@@ -2,11 +2,17 @@
 
 Memory follows SGLang 0.5.3's `ModelRunner.profile_max_num_token`: the KV pool gets what is
 left of `total x mem_fraction_static` after the weights (and the runtime's own reservation),
-divided by the KV bytes per token. Time follows the profile's linear cost model:
+divided by the KV bytes per token. Time follows the profile's cost model:
 
-    prefill(T new tokens)          = prefill_overhead_s + T x prefill_s_per_token
+    prefill(T new tokens, A pairs) = prefill_overhead_s + T x prefill_s_per_token
+                                     + A x prefill_s_per_attention_pair
     decode_step(B requests, C ctx) = decode_base_s + B x decode_s_per_seq
                                      + C x decode_s_per_context_token
+
+A is the causal attention's (query, key) pairs of the step: n new tokens of a request
+whose first c tokens are already in the KV cache (an earlier chunk, or a cached prefix)
+attend to c + 1 ... c + n keys, n x c + n x (n + 1) / 2 pairs, so a prompt's prefill
+grows with the square of its length (bench.roofline counts the same FLOPs).
 
 Durations are float seconds; the scheduler converts them to integer nanoseconds once.
 """
@@ -60,10 +66,20 @@ def memory_plan(profile: SimProfile) -> MemoryPlan:
     )
 
 
-def prefill_s(profile: SimProfile, new_tokens: int) -> float:
-    """Duration of one prefill step over `new_tokens` prompt tokens (all requests of the step)."""
+def attention_pairs(context: int, new: int) -> int:
+    """Causal (query, key) pairs of `new` tokens after `context` tokens already cached."""
+    return new * context + new * (new + 1) // 2
+
+
+def prefill_s(profile: SimProfile, new_tokens: int, pairs: int = 0) -> float:
+    """Duration of one prefill step over `new_tokens` prompt tokens with `pairs` attention
+    pairs (all requests of the step)."""
     t = profile.timing
-    return t.prefill_overhead_s + new_tokens * t.prefill_s_per_token
+    return (
+        t.prefill_overhead_s
+        + new_tokens * t.prefill_s_per_token
+        + pairs * t.prefill_s_per_attention_pair
+    )
 
 
 def decode_step_s(profile: SimProfile, batch: int, context_tokens: int) -> float:
@@ -85,11 +101,11 @@ def single_request_latency(
     """
     chunk = profile.server.chunked_prefill_size
     ttft = 0.0
-    remaining = prompt_tokens
-    while remaining > 0:
-        step = min(chunk, remaining)
-        ttft += prefill_s(profile, step)
-        remaining -= step
+    done = 0
+    while done < prompt_tokens:
+        step = min(chunk, prompt_tokens - done)
+        ttft += prefill_s(profile, step, attention_pairs(done, step))
+        done += step
     if output_tokens <= 1:
         return ttft, 0.0
     steps = [decode_step_s(profile, 1, prompt_tokens + k) for k in range(1, output_tokens)]

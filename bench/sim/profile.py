@@ -59,6 +59,7 @@ class ServerSpec:
 class TimingSpec:
     prefill_overhead_s: float
     prefill_s_per_token: float
+    prefill_s_per_attention_pair: float
     decode_base_s: float
     decode_s_per_seq: float
     decode_s_per_context_token: float

@@ -49,6 +49,7 @@ def _truth_entry(
         "endpoint": request.path,
         "arrival_ns": arrival_ns,
         "prompt_tokens": spec.prompt_tokens,
+        "cached_tokens": 0,
         "completion_tokens": 0,
         "token_ns": [],
         "finish_reason": finish_reason,
@@ -71,7 +72,10 @@ class SimState:
         pool = tuple(rng.choice(self.tokens.gen_ids) for _ in range(self.pool_size))
         self.token_pool = pool + pool  # a request's ids are a slice, wrapping around
         self.scheduler = Scheduler(
-            self.profile, speed=config.speed, tokens_per_chunk=config.tokens_per_chunk
+            self.profile,
+            speed=config.speed,
+            tokens_per_chunk=config.tokens_per_chunk,
+            radix_cache=not config.disable_radix_cache,
         )
         self.truth = GroundTruthWriter(config.ground_truth)
         self.log_sink = None  # set by the runner (bench.sim.server.LogSink)
@@ -139,6 +143,7 @@ class SimState:
             speed=self.config.speed,
             tokenizer_path=str(self.tokens.path.parent),
             last_gen_throughput=round(rate, 2),
+            disable_radix_cache=self.config.disable_radix_cache,
         )
         return web.json_response(info)
 
@@ -154,7 +159,22 @@ class SimState:
         )
 
     async def flush_cache(self, request: web.Request) -> web.Response:
-        return web.Response(text="Cache flushed.\nPlease check backend logs for more details.")
+        """SGLang's answer (http_server.py): the same text, 400 when requests were running
+        or waiting and nothing was flushed; the outcome goes to the log."""
+        flushed = self.scheduler.flush_cache()
+        if self.log_sink is not None:
+            s = self.scheduler
+            self.log_sink.message(
+                "Cache flushed successfully!"
+                if flushed
+                else "Cache not flushed because there are pending requests. "
+                f"#queue-req: {len(s.waiting)}, #running-req: {len(s.running)}"
+            )
+        return web.Response(
+            text="Cache flushed.\nPlease check backend logs for more details. (When there "
+            "are running or waiting requests, the operation will not be performed.)\n",
+            status=200 if flushed else 400,
+        )
 
     # -- generation -----------------------------------------------------------------------
     async def generate(self, request: web.Request, endpoint: str) -> web.StreamResponse:
@@ -251,7 +271,8 @@ class SimState:
             await req.wakeup.wait()
             req.wakeup.clear()
         text = self.tokens.text_of(list(req.token_ids[: req.generated]))
-        resp = web.json_response(encoder.full_response(text, req.generated, req.finish_reason))
+        body = encoder.full_response(text, req.generated, req.finish_reason, req.cached_tokens)
+        resp = web.json_response(body)
         truth["token_ns"] = [time.perf_counter_ns()] * req.generated
         await resp.prepare(request)
         await resp.write_eof()
@@ -264,6 +285,7 @@ class SimState:
         """However the request ended: free its place in the engine and write its truth."""
         if not req.done:
             self.scheduler.abort(req)
+        truth["cached_tokens"] = req.cached_tokens
         if truth["finish_reason"] is None:  # the response did not complete
             truth["finish_reason"] = "abort"
             if self.crashed.is_set():
@@ -282,7 +304,9 @@ class SimState:
             while n < spec.max_new_tokens and rng.random() >= self.config.eos_rate:
                 n += 1
             eos_at = n
-        return SimRequest(spec.prompt_tokens, spec.max_new_tokens, ids, eos_at=eos_at)
+        return SimRequest(
+            spec.prompt_tokens, spec.max_new_tokens, ids, eos_at=eos_at, prompt_ids=spec.prompt_ids
+        )
 
     # -- the crash fault ------------------------------------------------------------------
     def crash(self, request: web.Request | None = None) -> None:

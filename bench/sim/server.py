@@ -72,6 +72,7 @@ class _Running:
             port=state.port,
             seed=config.seed,
             tokenizer_path=str(state.tokens.path.parent),
+            disable_radix_cache=config.disable_radix_cache,
         )
         lines.insert(1, startup.server_args_log_line(args))
         lines.append(startup.ready_log_line(config.host, state.port))

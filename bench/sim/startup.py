@@ -11,6 +11,7 @@ import time
 from bench import __version__
 from bench.sim.model import MemoryPlan
 from bench.sim.profile import SimProfile
+from bench.sim.radix import PAGE_SIZE
 
 
 def log_prefix(now: float | None = None) -> str:
@@ -46,7 +47,13 @@ def ready_log_line(host: str, port: int, now: float | None = None) -> str:
 
 
 def server_args(
-    profile: SimProfile, *, host: str, port: int, seed: int, tokenizer_path: str
+    profile: SimProfile,
+    *,
+    host: str,
+    port: int,
+    seed: int,
+    tokenizer_path: str,
+    disable_radix_cache: bool = False,
 ) -> dict:
     """The launch arguments SGLang would report (a subset of its `ServerArgs`)."""
     s = profile.server
@@ -73,7 +80,9 @@ def server_args(
         "pp_size": 1,
         "random_seed": seed,
         "enable_mixed_chunk": False,
-        "disable_radix_cache": False,
+        "disable_radix_cache": disable_radix_cache,
+        "page_size": PAGE_SIZE,  # forced by SGLang's Ascend attention backend
+        "enable_cache_report": True,  # cached tokens in usage.prompt_tokens_details
         "stream_interval": 1,
     }
 
@@ -94,10 +103,18 @@ def server_info(
     speed: float,
     tokenizer_path: str,
     last_gen_throughput: float,
+    disable_radix_cache: bool = False,
 ) -> dict:
     """`/get_server_info`: server args, scheduler info, internal states and version."""
     s = profile.server
-    args = server_args(profile, host=host, port=port, seed=seed, tokenizer_path=tokenizer_path)
+    args = server_args(
+        profile,
+        host=host,
+        port=port,
+        seed=seed,
+        tokenizer_path=tokenizer_path,
+        disable_radix_cache=disable_radix_cache,
+    )
     internal = {
         "last_gen_throughput": last_gen_throughput,
         "memory_usage": {
