@@ -262,3 +262,33 @@ def test_behind_a_buffering_proxy_the_document_is_valid_and_says_replies_came_wh
             assert warned[f"{where}/tpot_ms/median"].startswith(
                 f"tpot_ms median is 0 ms: {replies} of {replies} replies arrived in one read"
             )
+
+
+def test_a_shared_prefix_run_reports_the_engines_prompt_cache_hits(engine, tmp_path, capsys):
+    # llama.cpp's server keeps each slot's last prompt (cache_prompt, on by default) and sends
+    # the tokens it reused as usage.prompt_tokens_details.cached_tokens (and timings.cache_n).
+    # Two groups, one request at a time, two slots: once each group's first request has
+    # filled a slot, every other request of the group finds its system prompt there.
+    out = tmp_path / "gsp.json"
+    code = main([
+        "throughput", "--base-url", engine, "--tokenizer", TOKENIZER, "--api", "completions",
+        "--dataset", "generated-shared-prefix", "--gsp-num-groups", "2",
+        "--gsp-prompts-per-group", "3", "--gsp-system-prompt-len", "256",
+        "--gsp-question-len", "16", "--gsp-output-len", "4", "--max-concurrency", "1",
+        "--timeout", "60", "--out", str(out),
+    ])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    records = [r for r in read_records(tmp_path / "gsp.records.jsonl") if not r.warmup]
+    assert len(records) == 6 and all(r.ok for r in records)
+    assert all(r.cached_tokens_server is not None for r in records)  # the engine reports it
+    assert all(r.cached_tokens_server <= r.prompt_tokens_server for r in records)
+    seen: set[int] = set()
+    for r in sorted(records, key=lambda r: r.send_ns):
+        if r.group in seen:  # the system prompt and its separator, at least
+            assert r.cached_tokens_server >= 256, r
+        seen.add(r.group)
+    metrics = json.loads(out.read_text())["metrics"]
+    assert metrics["cached_prompt_tokens"] == sum(r.cached_tokens_server for r in records)
+    assert metrics["cached_prompt_tokens"] >= 4 * 256
+    assert 0 < metrics["prefix_cache_hit_rate"] < 1
+    assert metrics["ttft_first_of_group_ms"]["count"] == 2
