@@ -21,8 +21,9 @@ import pytest
 from bench.cli import main
 from bench.jsonio import load_document
 from bench.records import read_records
-from bench.sim import tokenizer_dir
+from bench.sim import model, tokenizer_dir
 from bench.sim.config import SimConfig
+from bench.sim.profile import load_profile
 from bench.sim.server import SimServer
 from bench.validate import validate_file
 
@@ -74,9 +75,16 @@ def test_a_shared_prefix_run_reports_cache_hits_and_faster_rest_of_group(tmp_pat
     assert m["prefix_cache_hit_rate"] == pytest.approx(9 * 2048 / m["total_input_tokens"])
     first, others = m["ttft_first_of_group_ms"], m["ttft_rest_of_group_ms"]
     assert (first["count"], others["count"]) == (3, 9)
-    assert others["max"] < first["min"]  # every cached prefill beat every full one
-    # the records say what the simulator did, request by request
+    assert others["median"] < first["median"]
+    # server side, without the client's noise: ~10 ms against ~52 ms
     by_rid = {t["rid"]: t for t in sent}
+    server_ttft = {
+        r.rid: by_rid[r.rid]["token_ns"][0] - by_rid[r.rid]["arrival_ns"] for r in measured
+    }
+    rest_ns = sorted(server_ttft[r.rid] for r in rest)
+    first_ns = sorted(server_ttft[r.rid] for r in firsts.values())
+    assert rest_ns[len(rest_ns) // 2] < 0.5 * first_ns[1]
+    # the records say what the simulator did, request by request
     for r in records:
         assert (r.cached_tokens_server or 0) == by_rid[r.rid]["cached_tokens"]
         assert r.prompt_tokens_server == by_rid[r.rid]["prompt_tokens"]
@@ -88,8 +96,14 @@ def test_disabling_the_radix_cache_removes_both(tmp_path, capsys):
     assert all(t["cached_tokens"] == 0 for t in sent)
     assert all(r.cached_tokens_server is None for r in records)  # SGLang sends no details
     assert (m["cached_prompt_tokens"], m["prefix_cache_hit_rate"]) == (None, None)
-    first, rest = m["ttft_first_of_group_ms"]["median"], m["ttft_rest_of_group_ms"]["median"]
-    assert rest > 0.7 * first  # every prompt prefilled whole: no rest-of-group speed-up
+    # every prompt prefilled whole: no TTFT below the model's full prefill (the simulator's
+    # steps never end before their deadline), the rest of each group included
+    profile = load_profile()
+    for r in records:
+        n = r.prompt_tokens_server
+        full_ms = model.prefill_s(profile, n, model.attention_pairs(0, n)) * 1000 / 5.0
+        assert (r.chunk_ns[0] - r.send_ns) / 1e6 >= 0.98 * full_ms
+    assert m["ttft_rest_of_group_ms"]["count"] == 9
 
 
 def test_conversations_hit_the_cache_from_their_second_turn(tmp_path, capsys):
