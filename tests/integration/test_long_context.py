@@ -96,3 +96,21 @@ def test_the_report_draws_ttft_against_input_length_with_the_roofline(long_run, 
     assert f"REPORT-plots/{name}" in text
     assert "with the prefill roofline" in text and "TTFT_min" in text
     assert "divided by the simulator's speed 20" in text  # as its durations were
+
+
+def test_the_yarn_profile_is_refused_by_a_32k_server_and_says_why(tmp_path, capsys):
+    # 64K and 128K need YaRN at launch; the simulator models the native 32K window, so
+    # every request is refused as SGLang refuses it, and the run records the refusals
+    out = tmp_path / "yarn.json"
+    with SimServer(SimConfig(speed=50.0)) as sim:
+        code = main([
+            "run", "--profile", "long-context-yarn", "--base-url", sim.base_url,
+            "--tokenizer", str(tokenizer_dir()), "--out", str(out),
+        ])  # fmt: skip
+    assert code == 1
+    assert "6 requests failed; the document records them" in capsys.readouterr().err
+    runs = load_document(out)["measurements"]["latency"]
+    assert [r["metrics"]["failures"] for r in runs] == [{"http_4xx": 3}, {"http_4xx": 3}]
+    line = (tmp_path / "yarn.records" / "latency-128k.jsonl").read_text().splitlines()[-1]
+    assert "The input (130560 tokens) is longer than the model's context length" in line
+    assert [f for f in validate_file(out) if f.level == "error"] == []
