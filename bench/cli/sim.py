@@ -94,6 +94,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "server or proxy)",
     )
     faults.add_argument(
+        "--fault-garbage-rate",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="fraction of sanity questions (bench sanity) answered with a wrong number",
+    )
+    faults.add_argument(
         "--fault-health-delay",
         type=float,
         default=0.0,
@@ -123,6 +130,7 @@ def config_from_args(args: argparse.Namespace):
         stall_rate=args.fault_stall_rate,
         malformed_rate=args.fault_malformed_rate,
         burst_rate=args.fault_burst_rate,
+        garbage_rate=args.fault_garbage_rate,
         health_delay_s=args.fault_health_delay,
         health_fail=args.fault_health_fail,
         crash_after=args.fault_crash_after,

@@ -33,6 +33,7 @@ class GenSpec:
     body_rid: str | None  # SGLang's `rid` field of /generate, when given
     temperature: float = 1.0
     prompt_key: int = 0  # CRC-32 of the prompt: what greedy output depends on
+    sanity_answer: int | None = None  # a sanity question's answer (bench.sim.answers)
 
 
 def _int_field(value: object, name: str, minimum: int) -> int:

@@ -19,7 +19,7 @@ import uuid
 
 from aiohttp import web
 
-from bench.sim import model, startup, wire
+from bench.sim import answers, model, startup, wire
 from bench.sim.api import ApiError, GenSpec, parse
 from bench.sim.config import SimConfig
 from bench.sim.faults import RequestFaults, decide
@@ -171,6 +171,12 @@ class SimState:
             return decided
         faults, rid, truth = decided
         req = self._engine_request(spec, index)
+        if spec.sanity_answer is not None:  # the one special case: see bench.sim.answers
+            text = answers.answer_text(
+                spec.sanity_answer, garbage=faults.garbage, seed=self.config.seed, index=index
+            )
+            req = answers.answering(req, text, self.tokens, ignore_eos=spec.ignore_eos)
+            truth["answer"] = text
         encoder = wire.Encoder.for_request(endpoint, rid, spec.model, spec.prompt_tokens)
         try:
             if faults.stall_s:
@@ -205,6 +211,8 @@ class SimState:
             )
         except ApiError as exc:
             return _error(exc.status, str(exc), exc.err_type)
+        answer = answers.sanity_answer(endpoint, body, spec.temperature)
+        spec = dataclasses.replace(spec, sanity_answer=answer)
         if spec.prompt_tokens + spec.max_new_tokens > self.scheduler.pool_tokens:
             return _error(
                 400,
@@ -227,6 +235,8 @@ class SimState:
         faults = decide(self.config.faults, self.config.seed, index)
         if faults.burst and not spec.stream:  # a reply sent whole is whole anyway
             faults = dataclasses.replace(faults, burst=False)
+        if faults.garbage and spec.sanity_answer is None:  # filler is no answer to get wrong
+            faults = dataclasses.replace(faults, garbage=False)
         rid = uuid.UUID(
             int=random.Random(f"{self.config.seed}/id/{index}").getrandbits(128), version=4
         ).hex
