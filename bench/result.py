@@ -242,8 +242,9 @@ def assemble_document(
     accuracy: dict[str, Any] | None,
     notes: list[str],
     created_utc: str | None = None,
+    sanity: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One result document, keys in the schema's order."""
+    """One result document, keys in the schema's order (`sanity` only when checked)."""
     provenance = {**environment["provenance"], "commands": commands, "profile": profile}
     return {
         "schema_version": SCHEMA_VERSION,
@@ -259,4 +260,5 @@ def assemble_document(
         "server": server,
         "measurements": {"throughput": throughput, "latency": latency, "memory": memory},
         "accuracy": accuracy,
+        **({"sanity": sanity} if sanity is not None else {}),
     }

@@ -156,7 +156,10 @@ RECORDS = obj(
         "path": nstr("Path of the records file, relative to the result document when possible."),
         "sha256": nstr("sha256 of the records file as written.", pattern="^[0-9a-f]{64}$"),
         "count": nint("Number of records in the file (warm-up included, marked as such)."),
-        "format": nstr("Records format: `bench-records-v1` or `sglang-bench-serving-jsonl`."),
+        "format": nstr(
+            "Records format: `bench-records-v1` or `sglang-bench-serving-jsonl` (runs), "
+            "`bench-sanity-records-v1` (the sanity check: one line per question)."
+        ),
     },
 )
 
@@ -436,6 +439,43 @@ ACCURACY = obj(
     },
 )
 
+SANITY = obj(
+    "A check that the server's answers are right, beside its speed (`bench sanity`, a "
+    "profile's `[[sanity]]` entry): seeded multi-digit arithmetic questions with exact integer "
+    "answers, asked one at a time at temperature 0 after the measured runs. A measured or "
+    "simulated document whose `accuracy` is below its `min_accuracy` is invalid: fast garbage "
+    "is not ranked. See docs/sanity.md for the questions and the scoring rule.",
+    {
+        "name": nstr("Name of the check (its records file is named after it)."),
+        "started_utc": nstr("Wall-clock start, for humans.", format="date-time"),
+        "questions": integer("Questions asked.", 1),
+        "correct": integer("Questions answered right."),
+        "accuracy": {**num("correct / questions (0 to 1)."), "maximum": 1},
+        "min_accuracy": {
+            **num("Accuracy below which the result is invalid (0 to 1; default 0.8)."),
+            "maximum": 1,
+        },
+        "failed_requests": nint(
+            "Questions whose request failed (timeout, HTTP error, no connection); each is "
+            "counted wrong, its reason in the records."
+        ),
+        "generator": nstr(
+            "Version of the question generator and scoring rule (`bench-sanity-v1`); the "
+            "validator regenerates and rescores records of the version it knows."
+        ),
+        "seed": nint("Seed of the questions."),
+        "api": string("Endpoint family the questions went through.", enum=["chat", "completions"]),
+        "model": nstr("Model name the requests carried."),
+        "max_tokens": nint("max_tokens of every question.", 1),
+        "timeout_s": nnum("Per-question timeout."),
+        "records": nullable_ref(
+            "records", "Per-question records: question, expected answer, reply, verdict, reason."
+        ),
+        "notes": nstr("Anything about the check a reader must know."),
+    },
+    required=["questions", "correct", "accuracy", "min_accuracy"],
+)
+
 CITATION = obj(
     "Where a `reported` document's numbers come from.",
     {
@@ -685,6 +725,9 @@ SCHEMA = {
         "accuracy": nullable_ref(
             "accuracy", "The client's measurement error, from bench selftest."
         ),
+        "sanity": nullable_ref(
+            "sanity", "Whether the server's answers were right (optional: absent = not checked)."
+        ),
     },
     "allOf": [
         {
@@ -724,6 +767,7 @@ SCHEMA = {
         "reconciliation": RECONCILIATION,
         "memory": MEMORY,
         "accuracy": ACCURACY,
+        "sanity": SANITY,
         "citation": CITATION,
         "system": SYSTEM,
         "software": SOFTWARE,

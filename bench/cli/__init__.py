@@ -24,6 +24,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("run", "bench.cli.run", "run a workload profile and write a complete result document"),
     ("throughput", "bench.cli.throughput", "load-generate against a server and measure throughput"),
     ("latency", "bench.cli.latency", "measure single-request TTFT/TPOT with the OpenAI SDK"),
+    ("sanity", "bench.cli.sanity", "check that the server's answers are right, beside its speed"),
     ("selftest", "bench.cli.selftest", "measure the client's own error against the simulator"),
     ("sim", "bench.cli.sim", "start the simulated SGLang-on-Atlas server"),
     ("memory", "bench.cli.memory", "read and reconcile device memory (log, npu-smi, model)"),

@@ -19,9 +19,13 @@ Examples:
   python -m bench run --profile seed-as-written --base-url URL --dataset-path ShareGPT.json
   python -m bench run --profile my-profile.toml --base-url URL --out runs/mine.json
 
+A profile's [[sanity]] entry (seed and demo have one) asks seeded arithmetic questions after
+the measured runs and records how many the server answered right; below its min_accuracy the
+document is still written, and is invalid (fast garbage is not ranked).
+
 Exit codes: 0 written and every request completed, 1 a run failed (its records stay on
-disk and the message says where) or some requests failed (the document is still written),
-2 usage error, 130 Ctrl-C.
+disk and the message says where), some requests failed or the sanity check is below its
+min_accuracy (the document is still written), 2 usage error, 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -130,10 +134,21 @@ def run(args: argparse.Namespace) -> int:
                 + (f", median TTFT {ttft:.1f} ms" if ttft is not None else "")
                 + (f", median TPOT {tpot:.2f} ms" if tpot is not None else "")
             )
+    code = 0
+    if doc.get("sanity") is not None:
+        from bench.client.sanity import passed, summary_lines
+
+        print("  " + summary_lines(doc["sanity"])[0])
+        if not passed(doc["sanity"]):
+            sys.stderr.write(
+                "Error: the server's answers to the sanity questions were wrong; the result "
+                f"is invalid and will not be ranked: {outcome.path}\n"
+            )
+            code = 1
     if outcome.failed_requests:
         sys.stderr.write(
             f"Error: {outcome.failed_requests} requests failed; the document records them: "
             f"{outcome.path}\n"
         )
         return 1
-    return 0
+    return code
