@@ -6,8 +6,9 @@
 Levels: schema violations, structural problems and disagreements with the run's own
 records (when the records file is beside the document) are always `error`; consistency
 findings are `error` for `measured` and `simulated` documents and `warning` for
-`reported` ones (a publication's figures are kept, flagged). A document is valid when it
-has no `error`.
+`reported` ones (a publication's figures are kept, flagged). A sanity check below its
+`min_accuracy` is a consistency error: a measured or simulated run whose answers were wrong
+is invalid. A document is valid when it has no `error`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bench.validate import (
     checks_document,
     checks_latency,
     checks_memory,
+    checks_sanity,
     checks_throughput,
 )
 from bench.validate.findings import Finding, Issue
@@ -39,6 +41,7 @@ CONSISTENCY_CHECKS = [
     *checks_bounds.CHECKS,
     *checks_delivery.CHECKS,
     *checks_document.CONSISTENCY_CHECKS,
+    *checks_sanity.CHECKS,
 ]
 # Always warnings: what a reader should know about a valid document.
 ADVICE_CHECKS = [*checks_document.ADVICE_CHECKS, *checks_delivery.ADVICE_CHECKS]
@@ -80,7 +83,10 @@ def validate_file(path: str | os.PathLike[str]) -> list[Finding]:
         Finding(
             name, "warning" if i.message.startswith(UNREADABLE) else "error", i.pointer, i.message
         )
-        for i in records_issues(doc, Path(path).resolve().parent)
+        for i in [
+            *records_issues(doc, Path(path).resolve().parent),
+            *checks_sanity.sanity_records_issues(doc, Path(path).resolve().parent),
+        ]
     ]
     return findings
 

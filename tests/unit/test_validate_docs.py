@@ -32,6 +32,8 @@ ROWS = {
     "check_latencies_above_floor": "TPOT floor",
     "check_described_workload_matches": "described workload",
     "check_zero_tpot_has_delivery_evidence": "delivery",
+    "check_sanity_counts": "sanity counts",
+    "check_sanity_accuracy": "sanity accuracy",
 }
 
 
