@@ -44,7 +44,11 @@ CONSISTENCY_CHECKS = [
     *checks_sanity.CHECKS,
 ]
 # Always warnings: what a reader should know about a valid document.
-ADVICE_CHECKS = [*checks_document.ADVICE_CHECKS, *checks_delivery.ADVICE_CHECKS]
+ADVICE_CHECKS = [
+    *checks_document.ADVICE_CHECKS,
+    *checks_delivery.ADVICE_CHECKS,
+    *checks_sanity.ADVICE_CHECKS,
+]
 
 
 def validate_document(doc: Any, file: str = "-") -> list[Finding]:

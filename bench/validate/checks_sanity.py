@@ -8,6 +8,8 @@
   `--fault-garbage-rate` tells it not to, so a simulated result below its minimum is that
   fault (or a broken client) at work, and must show exactly as a measured one would.
   A `reported` document only gets a warning, as for every consistency finding.
+- records hashed (advice, always a warning): a measured or simulated check names its records'
+  sha256, as every run does.
 - records (`sanity_records_issues`, beside the document, like the runs' records): the same
   sha256; the counts recomputed from the lines; the questions regenerated from the seed (when
   the document's `generator` is this kit's); every uncut reply scored again.
@@ -178,4 +180,20 @@ def sanity_records_issues(doc: Any, base_dir: Path) -> list[Issue]:
     ]
 
 
+def check_sanity_records_hashed(doc: Any) -> list[Issue]:
+    """A measured or simulated check names its records and their sha256 (advice)."""
+    sanity = _sanity(doc)
+    if sanity is None or doc.get("kind") not in ("measured", "simulated"):
+        return []
+    if sub(sanity, "records").get("sha256"):
+        return []
+    return [
+        Issue(
+            pointer("sanity", "records"),
+            "no sha256 of the sanity records: the accuracy cannot be checked against them",
+        )
+    ]
+
+
 CHECKS = [check_sanity_counts, check_sanity_accuracy]
+ADVICE_CHECKS = [check_sanity_records_hashed]

@@ -13,6 +13,7 @@ import json
 import pytest
 
 from bench.client.sanity import Reply, scored
+from bench.jsonio import sha256_file
 from bench.records import RecordWriter
 from bench.sanity_records import SANITY_RECORDS_FORMAT, counts
 from bench.validate import is_valid, validate_document, validate_file
@@ -63,6 +64,17 @@ def test_at_min_accuracy_the_result_is_valid():
     doc = base()
     doc["sanity"] = sanity(16)
     assert is_valid(validate_document(doc)), messages(doc)
+
+
+def test_a_check_without_a_records_hash_gets_a_warning():
+    doc = base("simulated")
+    doc["sanity"] = sanity(20)
+    assert [m for m in messages(doc) if "/sanity" in m] == [
+        "warning /sanity/records: no sha256 of the sanity records: the accuracy cannot be "
+        "checked against them"
+    ]
+    doc["sanity"]["records"] = {"path": "s.jsonl", "sha256": "0" * 64}
+    assert [m for m in messages(doc) if "/sanity" in m] == []
 
 
 def test_a_reported_document_below_its_minimum_gets_a_warning_only():
@@ -209,7 +221,9 @@ def test_unreadable_records_are_a_warning(tmp_path):
     path = write_document(tmp_path, right(2))
     doc = json.loads(path.read_text())
     (tmp_path / "other.jsonl").write_text('{"index": 0}\n')
-    doc["sanity"]["records"].update(path="other.jsonl", sha256=None)
+    doc["sanity"]["records"].update(
+        path="other.jsonl", sha256=sha256_file(tmp_path / "other.jsonl")
+    )
     path.write_text(json.dumps(doc))
     (finding,) = sanity_findings(path)
     assert finding.startswith("warning records cannot be read by this kit version")
