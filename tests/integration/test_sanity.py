@@ -177,3 +177,25 @@ def test_fast_garbage_is_written_invalid_unranked_and_the_report_says_why(tmp_pa
                  "--baseline", "none"]) == 0  # fmt: skip
     invalid = report.read_text().split("## Invalid results (not ranked)")[1].split("\n## ")[0]
     assert "/sanity/accuracy" in invalid and WRONG in invalid
+
+
+def test_ctrl_c_keeps_every_answered_question_and_says_where(tmp_path, capsys, monkeypatch):
+    import bench.client.sanity as client
+
+    asked = []
+    real_ask = client.ask
+
+    def ask_then_interrupt(*args):
+        if len(asked) == 2:
+            raise KeyboardInterrupt
+        asked.append(args)
+        return real_ask(*args)
+
+    monkeypatch.setattr(client, "ask", ask_then_interrupt)
+    with SimServer(SimConfig(speed=20.0)) as sim:
+        code = sanity_cli(sim.base_url, tmp_path / "s.json")
+    assert code == 130
+    assert not (tmp_path / "s.json").exists()
+    records = read_sanity_records(tmp_path / "s.records.jsonl")
+    assert [r.correct for r in records] == [True, True]
+    assert f"every finished request is in {tmp_path / 's.records.jsonl'}" in capsys.readouterr().err
