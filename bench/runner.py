@@ -21,6 +21,7 @@ from typing import Any
 from bench import result
 from bench.client.target import Target, resolve_target
 from bench.errors import BenchError, InputError
+from bench.telemetry.session import TelemetryOptions, attach_telemetry, run_telemetry
 from bench.utc import utc_stamp
 from bench.workload.profile import LatencyRun, Profile, SanityRun, ThroughputRun
 
@@ -41,6 +42,7 @@ class RunOptions:
     dataset_path: str | None = None
     selftest: bool = False
     command: list[str] = field(default_factory=list)
+    telemetry: TelemetryOptions | None = None  # None: no NPU or /metrics sampling
 
 
 @dataclass(frozen=True)
@@ -51,31 +53,46 @@ class RunOutcome:
 
 
 def measure_throughput(
-    spec: ThroughputRun, target: Target, records_dir: Path, dataset_path: str | None = None
+    spec: ThroughputRun,
+    target: Target,
+    records_dir: Path,
+    dataset_path: str | None = None,
+    telemetry: TelemetryOptions | None = None,
 ) -> dict[str, Any]:
     """One throughput run of a profile (or a study's cell) through the driver it names;
-    its records go to `records_dir/<name>.jsonl` (`.sglang.jsonl` for the sglang driver)."""
+    its records go to `records_dir/<name>.jsonl` (`.sglang.jsonl` for the sglang driver),
+    its telemetry timelines (when `telemetry` is given) beside them."""
     workload = spec.workload.with_dataset_path(dataset_path)
-    if spec.driver == "sglang":
-        from bench.drivers.sglang_bench_serving import SglangOptions, run_sglang
+    with run_telemetry(telemetry, target.base_url, records_dir, spec.name) as session:
+        if spec.driver == "sglang":
+            from bench.drivers.sglang_bench_serving import SglangOptions, run_sglang
 
-        options = SglangOptions(as_written=spec.as_written)
-        out = records_dir / f"{spec.name}.sglang.jsonl"
-        run = run_sglang(workload, target, out, spec.name, options)
-    else:
-        from bench.client.loadgen import run_throughput
+            options = SglangOptions(as_written=spec.as_written)
+            out = records_dir / f"{spec.name}.sglang.jsonl"
+            run = run_sglang(workload, target, out, spec.name, options)
+        else:
+            from bench.client.loadgen import run_throughput
 
-        run = run_throughput(workload, target, records_dir / f"{spec.name}.jsonl", name=spec.name)
+            records = records_dir / f"{spec.name}.jsonl"
+            run = run_throughput(workload, target, records, name=spec.name, window=session)
+    run = attach_telemetry(run, session)
     run = result.with_per_npu_rate(run, result.accelerator_count(target.self_report))
     return with_profile_notes(run, spec.notes)
 
 
-def measure_latency(spec: LatencyRun, target: Target, records_dir: Path) -> dict[str, Any]:
+def measure_latency(
+    spec: LatencyRun,
+    target: Target,
+    records_dir: Path,
+    telemetry: TelemetryOptions | None = None,
+) -> dict[str, Any]:
     """One latency run of a profile; its records go to `records_dir/<name>.jsonl`."""
     from bench.client.latency import run_latency
 
-    run = run_latency(spec.workload, target, records_dir / f"{spec.name}.jsonl", name=spec.name)
-    return with_profile_notes(run, spec.notes)
+    records = records_dir / f"{spec.name}.jsonl"
+    with run_telemetry(telemetry, target.base_url, records_dir, spec.name) as session:
+        run = run_latency(spec.workload, target, records, name=spec.name, window=session)
+    return with_profile_notes(attach_telemetry(run, session), spec.notes)
 
 
 def measure_sanity(spec: SanityRun, target: Target, records_dir: Path) -> dict[str, Any]:
@@ -213,13 +230,13 @@ def _measure_all(
     try:
         for spec in profile.throughput:
             _say(f"throughput run {spec.name} ({spec.driver})")
-            run = measure_throughput(spec, target, records, opts.dataset_path)
+            run = measure_throughput(spec, target, records, opts.dataset_path, opts.telemetry)
             if run["driver"].get("command"):
                 commands.append(shlex.join(run["driver"]["command"]))
             throughput.append(result.relative_records(run, document))
         for spec in profile.latency:
             _say(f"latency run {spec.name}")
-            run = measure_latency(spec, target, records)
+            run = measure_latency(spec, target, records, opts.telemetry)
             latency.append(result.relative_records(run, document))
         if profile.sanity is not None:
             _say(f"sanity check {profile.sanity.name} ({profile.sanity.check.questions} questions)")

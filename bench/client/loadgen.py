@@ -22,6 +22,7 @@ from bench.client.api import endpoint_url, request_body, request_id
 from bench.client.runinfo import run_async, run_object, workload_object
 from bench.client.stream import RequestSpec, send_request, write_tracing
 from bench.client.target import Target
+from bench.client.window import WindowHooks
 from bench.errors import BenchError, UsageError
 from bench.jsonio import sha256_file
 from bench.metrics import run_metrics
@@ -134,6 +135,7 @@ async def _drive(
     offsets_ns: list[int],
     tokenizer: Tokenizer,
     state: _Run,
+    window: WindowHooks | None = None,
 ) -> None:
     limit = workload.max_concurrency
     connector = aiohttp.TCPConnector(limit=limit or 0, limit_per_host=0, force_close=False)
@@ -165,6 +167,9 @@ async def _drive(
             await asyncio.gather(*in_flight)
             if state.dead:
                 return
+            loop = asyncio.get_running_loop()
+            if window is not None:  # in a worker thread: the event loop never waits on a hook
+                await loop.run_in_executor(None, window.window_started)
             slot = asyncio.Semaphore(limit) if limit else None
             start_ns = time.perf_counter_ns()
             for spec, offset in zip(measured, offsets_ns, strict=True):
@@ -180,6 +185,8 @@ async def _drive(
                     break
                 in_flight.append(asyncio.create_task(one(spec, scheduled_ns, slot)))
             await asyncio.gather(*in_flight)
+            if window is not None:
+                await loop.run_in_executor(None, window.window_ended)
         finally:
             # Ctrl-C (cancellation) or an error: end every request still in flight before
             # the session closes under it, so none dies later with an unretrieved error.
@@ -226,11 +233,13 @@ def run_throughput(
     slo: dict[str, float | None] | None = None,
     accelerators: int | None = None,
     progress: bool | None = None,
+    window: WindowHooks | None = None,
 ) -> dict[str, Any]:
     """Run the workload; return the schema's `run` object (driver `bench.loadgen`).
 
-    `progress` None shows a bar only when stderr is a terminal. Raises BenchError, naming
-    the records file, when the server stops answering.
+    `progress` None shows a bar only when stderr is a terminal. `window` is told when the
+    measured window opens and closes (`bench.client.window`). Raises BenchError, naming the
+    records file, when the server stops answering.
     """
     if workload.api not in KIT_APIS:
         raise UsageError(
@@ -257,7 +266,7 @@ def run_throughput(
         tqdm(total=len(measured), disable=not show, file=sys.stderr, unit="req") as bar,
     ):
         state = _Run(writer, bar)
-        run_async(_drive(workload, warmups, measured, offsets, tokenizer, state))
+        run_async(_drive(workload, warmups, measured, offsets, tokenizer, state, window))
     if state.dead:
         raise BenchError(
             f"the server at {target.base_url} stopped accepting connections ({state.dead}); "

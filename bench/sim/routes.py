@@ -24,9 +24,9 @@ from bench.sim.api import ApiError, GenSpec, parse
 from bench.sim.config import SimConfig
 from bench.sim.faults import RequestFaults, decide
 from bench.sim.groundtruth import GroundTruthWriter
-from bench.sim.profile import load_profile
 from bench.sim.scheduler import Scheduler, SimRequest
 from bench.sim.streaming import stream_reply
+from bench.sim.telemetry_routes import add_telemetry_routes
 from bench.sim.tokens import load_token_source
 
 _POOL_SIZE = 1 << 16
@@ -63,7 +63,7 @@ class SimState:
         from bench.sim import tokenizer_dir
 
         self.config = config
-        self.profile = load_profile(config.profile)
+        self.profile = config.sim_profile()
         self.plan = model.memory_plan(self.profile)
         self.tokens = load_token_source(config.tokenizer or tokenizer_dir())
         rng = random.Random(config.seed)
@@ -95,6 +95,7 @@ class SimState:
         app.router.add_get("/server_info", self.server_info)
         app.router.add_get("/get_model_info", self.model_info)
         app.router.add_route("*", "/flush_cache", self.flush_cache)
+        add_telemetry_routes(app, self)  # GET /metrics and /_sim/npu
         return app
 
     def _endpoint(self, endpoint: str):

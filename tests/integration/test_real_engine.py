@@ -235,6 +235,17 @@ def test_bench_run_writes_a_valid_measured_document(engine, tmp_path, capsys):
         assert (metrics["total_input_tokens"], metrics["total_output_tokens"]) == (n_in, n_out)
         assert metrics["token_counts"]["input_source"] == "server_usage"
         assert metrics["token_counts"]["requests_with_mismatch"] == 0
+        # llama.cpp's own counters over the measured window: prompt tokens processed plus
+        # those reused from its prompt cache (the chat template's), and tokens predicted
+        server = runs[name]["server_metrics"]
+        assert (server["engine"], server["window"], server["reason"]) == (
+            "llama.cpp",
+            "measured",
+            None,
+        )
+        assert (server["prompt_tokens"], server["generation_tokens"]) == (n_in, n_out)
+        assert server["requests"] is None and server["mean_ttft_ms"] is None  # not exposed
+        assert runs[name]["telemetry"]["source"] == "npu-smi"  # none here: a reason, no samples
 
 
 def test_behind_a_buffering_proxy_the_document_is_valid_and_says_replies_came_whole(
