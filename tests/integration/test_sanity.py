@@ -199,3 +199,20 @@ def test_ctrl_c_keeps_every_answered_question_and_says_where(tmp_path, capsys, m
     records = read_sanity_records(tmp_path / "s.records.jsonl")
     assert [r.correct for r in records] == [True, True]
     assert f"every finished request is in {tmp_path / 's.records.jsonl'}" in capsys.readouterr().err
+
+
+def test_bench_submit_files_the_sanity_records_with_the_document(tmp_path, capsys):
+    from bench.trust.manifest import named_records
+
+    code, out = run_against(SimConfig(speed=20.0), tmp_path)
+    assert code == 0
+    doc = load_document(out)
+    named = {n.pointer: n.path for n in named_records(doc)}
+    assert named["/sanity/records"] == "doc.records/sanity.jsonl"
+    results = tmp_path / "filed"
+    results.mkdir()
+    assert main(["submit", str(out), "--results", str(results), "--allow-simulated"]) == 0
+    (filed,) = results.rglob("doc.records/sanity.jsonl")
+    assert sha256_file(filed) == doc["sanity"]["records"]["sha256"]
+    (document,) = [p for p in results.rglob("*.json")]
+    assert [f for f in validate_file(document) if f.level == "error"] == []
