@@ -40,6 +40,8 @@ endif
 RESULT         ?= $(RUN_DIR)/$(RUN_NAME).json
 REPORT         ?= $(RESULTS_DIR)/REPORT.md
 SUBMITTER      ?= anonymous
+# An SSH private key: `make submit SIGN=~/.ssh/id_ed25519` signs the result it files.
+SIGN           ?=
 WORK_DIR       ?= .work
 LOG_DIR        ?= $(WORK_DIR)/logs
 SERVER_LOG     ?= $(LOG_DIR)/server.log
@@ -50,6 +52,12 @@ SIM_SPEED      ?= 1
 DEMO_PROFILE   ?= demo
 THROUGHPUT_ARGS ?=
 LATENCY_ARGS   ?=
+# Studies (docs/studies.md): the study file, its directory (default runs/studies/NAME-STAMP),
+# extra flags (STUDY_ARGS=--resume with STUDY_OUT to continue one), and make study-demo's.
+STUDY          ?= studies/demo.toml
+STUDY_OUT      ?=
+STUDY_ARGS     ?=
+STUDY_DEMO_DIR ?= $(WORK_DIR)/study-demo
 
 # --- images and compose ----------------------------------------------------------------
 KIT_VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
@@ -110,9 +118,10 @@ help: ## list every target (this page)
 	  /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
 	@echo "Variables (override with VAR=value): MODEL MODEL_REVISION MODELS_DIR TP NPUS"
-	@echo "  MEM_FRACTION PORT BASE_URL PROFILE RESULTS_DIR RUN_DIR RUN_NAME SUBMITTER"
+	@echo "  MEM_FRACTION PORT BASE_URL PROFILE RESULTS_DIR RUN_DIR RUN_NAME SUBMITTER SIGN"
 	@echo "  SGLANG_IMAGE IMAGE IMAGE_PLATFORM SGLANG_FLAGS SGLANG_EXTRA_ARGS SERVE_TIMEOUT"
 	@echo "  ASCEND_RUNTIME SERVER_LOG DEMO_DIR DEMO_PROFILE SIM_SPEED WORK_DIR DOCKER NPU_SMI PYTHON VENV"
+	@echo "  STUDY STUDY_OUT STUDY_ARGS STUDY_DEMO_DIR"
 	@echo "  (API_KEY: from the environment only)"
 
 .PHONY: demo
@@ -180,7 +189,8 @@ bench: venv ## run PROFILE against BASE_URL: one complete result document in RUN
 	@mkdir -p $(RUN_DIR)
 	$(PY) -m bench run --profile $(PROFILE) --base-url $(BASE_URL) --out $(RESULT) \
 	  --submitter '$(SUBMITTER)' $$([ -f $(SERVER_LOG) ] && echo --server-log $(SERVER_LOG)) \
-	  $$([ -d $(MODELS_DIR)/$(MODEL) ] && echo --model-dir $(MODELS_DIR)/$(MODEL))
+	  $$([ -d $(MODELS_DIR)/$(MODEL) ] && echo --model-dir $(MODELS_DIR)/$(MODEL)) \
+	  --npu-smi $(NPU_SMI)
 
 .PHONY: throughput
 throughput: venv ## load-generate against BASE_URL and print throughput (THROUGHPUT_ARGS)
@@ -191,6 +201,19 @@ throughput: venv ## load-generate against BASE_URL and print throughput (THROUGH
 latency: venv ## single-request TTFT/TPOT against BASE_URL (LATENCY_ARGS)
 	$(PY) -m bench latency --base-url $(BASE_URL) \
 	  $$([ -d $(MODELS_DIR)/$(MODEL) ] && echo --tokenizer $(MODELS_DIR)/$(MODEL)) $(LATENCY_ARGS)
+
+.PHONY: study
+study: venv ## run the study file STUDY: configurations x loads x repeats (STUDY_OUT, STUDY_ARGS=--resume)
+	$(PY) -m bench study $(STUDY) $(if $(STUDY_OUT),--out $(STUDY_OUT)) $(STUDY_ARGS)
+
+.PHONY: study-demo
+study-demo: venv ## a small study on the simulator, then its report and Pareto plot (numbers simulated)
+	@out=$(STUDY_DEMO_DIR)/$$(date -u +%Y%m%dT%H%M%SZ)-$$$$; \
+	echo "$(PY) -m bench study studies/demo.toml --out $$out"; \
+	$(PY) -m bench study studies/demo.toml --out $$out; \
+	echo "$(PY) -m bench report --results $$out"; \
+	$(PY) -m bench report --results $$out; \
+	echo "make study-demo: report $$out/REPORT.md, Pareto plot $$out/REPORT-plots/pareto-1.png (numbers simulated)"
 
 .PHONY: selftest
 selftest: venv ## the client's own TTFT/TPOT error against the simulator's ground truth
@@ -207,9 +230,10 @@ env: venv ## capture the system and software environment (BASE_URL's self-report
 	  $$($(DOCKER) inspect $(SERVER_CONTAINER) >/dev/null 2>&1 && echo --container $(SERVER_CONTAINER))
 
 .PHONY: perf
-perf: venv-test ## the load generator's own speed (benchmarks/, prints one JSON line last)
+perf: venv-test ## the load generator's own speed and telemetry's cost on it (benchmarks/, one JSON line last each)
 	$(PY) benchmarks/sim_capacity.py
 	$(PY) benchmarks/client_throughput.py
+	$(PY) benchmarks/telemetry_cost.py
 
 .PHONY: real-engine
 real-engine: venv-test ## a second engine: llama-cpp-python's server on the CPU (compiles it once, ~15 min)
@@ -222,15 +246,19 @@ real-engine: venv-test ## a second engine: llama-cpp-python's server on the CPU 
 
 .PHONY: validate
 validate: venv ## validate result documents: FILES, or every one under RESULTS_DIR
-	$(PY) -m bench validate $(or $(FILES),$$(find $(RESULTS_DIR) -name '*.json' | sort))
+	$(PY) -m bench validate $(or $(FILES),$(RESULTS_DIR))
+
+.PHONY: verify
+verify: venv ## check signed results (FILES, or every signed one under RESULTS_DIR) against allowed_signers
+	$(PY) -m bench verify $(or $(FILES),$(RESULTS_DIR)) --allowed-signers $(RESULTS_DIR)/allowed_signers
 
 .PHONY: report
 report: venv ## aggregate RESULTS_DIR into REPORT beside the article's baseline (default results/REPORT.md)
 	$(PY) -m bench report --results $(RESULTS_DIR) --out $(REPORT)
 
 .PHONY: submit
-submit: venv ## validate a result (FILE, default the newest in RUN_DIR) and file it under results/
-	$(PY) -m bench submit $(or $(FILE),$$(ls -t $(RUN_DIR)/*.json 2>/dev/null | head -n 1))
+submit: venv ## validate a result (FILE, default the newest in RUN_DIR) and file it under results/ (SIGN=KEY signs it)
+	$(PY) -m bench submit $(or $(FILE),$$(ls -t $(RUN_DIR)/*.json 2>/dev/null | head -n 1)) $(if $(SIGN),--sign '$(SIGN)')
 
 ##@ Development
 

@@ -13,13 +13,13 @@ import contextlib
 import os
 import platform
 import re
-import subprocess
 from importlib import metadata
 from pathlib import Path
 
 from bench import __version__
 from bench.client.api import get_server_info
 from bench.errors import InputError
+from bench.gitinfo import KIT_ROOT, head_and_dirty
 from bench.memory.npu_smi import parse_npu_smi_board, parse_npu_smi_info, run_npu_smi
 
 PROBE_TIMEOUT_S = 5.0
@@ -50,7 +50,7 @@ CANN_HOMES = (
     "/usr/local/Ascend/cann",
     "/usr/local/Ascend/latest",
 )
-REPO = Path(__file__).resolve().parent.parent
+REPO = KIT_ROOT  # the checkout whose commit a run records (a test points it elsewhere)
 
 
 def redact(name: str, value: str) -> str:
@@ -136,6 +136,9 @@ def _host() -> tuple[dict, dict]:
         "kernel": platform.release() or None,
         "architecture": platform.machine() or None,
     }
+    for key, value in host.items():  # a capture is complete or says why not
+        if value is None:
+            missing.setdefault(f"host.{key}", "not reported by this system")
     return host, missing
 
 
@@ -189,6 +192,8 @@ def _accelerator() -> tuple[dict, dict]:
     for k in ("driver_version", "firmware_version"):
         if accel[k] is None:
             missing[f"accelerator.{k}"] = why or "npu-smi board and version.info give none"
+    if accel["hbm_capacity_gib"] is None:
+        missing["accelerator.hbm_capacity_gib"] = "npu-smi info gives no HBM total"
     return accel, missing
 
 
@@ -223,29 +228,10 @@ def _image(container: str | None) -> tuple[dict, dict]:
 
 
 def _git() -> tuple[str | None, bool | None]:
-    def git(*args: str) -> str | None:
-        try:
-            p = subprocess.run(
-                ["git", "-C", str(REPO), *args],
-                capture_output=True,
-                text=True,
-                timeout=PROBE_TIMEOUT_S,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return p.stdout if p.returncode == 0 else None
-
-    # Only the kit's own checkout: an installed kit's directory (site-packages) can lie inside
-    # some other repository, whose commit says nothing about the kit.
-    top = git("rev-parse", "--show-toplevel")
-    if top is None or Path(top.strip()).resolve() != REPO:
-        return None, None
-    commit = git("rev-parse", "HEAD")
-    if commit is None:
-        return None, None
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return commit.strip(), (bool(status.strip()) if status is not None else None)
+    """The kit's commit and dirty flag, from its own checkout only (`bench.gitinfo`): an
+    installed kit's directory (site-packages) can lie inside some other repository, whose
+    commit says nothing about the kit."""
+    return head_and_dirty(REPO)
 
 
 def capture_environment(
@@ -309,4 +295,6 @@ def capture_environment(
     if commit is None:
         provenance_missing = "the kit is not a git checkout (an installed copy), or no git"
         software["missing"]["provenance.git_commit"] = provenance_missing
+    elif dirty is None:
+        software["missing"]["provenance.git_dirty"] = "git status failed in the kit's checkout"
     return {"system": system, "software": software, "provenance": provenance}

@@ -214,16 +214,27 @@ def output_paths(
 
 
 def relative_records(run: dict[str, Any], document: Path) -> dict[str, Any]:
-    """The run with its records path made relative to the document's directory."""
+    """The run with its records path (and its telemetry timelines' paths) made relative to
+    the document's directory."""
     records = run.get("records")
-    if not isinstance(records, dict) or not isinstance(records.get("path"), str):
-        return run
-    path = Path(records["path"]).resolve()
+    if isinstance(records, dict) and isinstance(records.get("path"), str):
+        run = {**run, "records": _relative_path(records, document)}
+    for section in ("telemetry", "server_metrics"):
+        part = run.get(section)
+        timeline = part.get("timeline") if isinstance(part, dict) else None
+        if isinstance(timeline, dict) and isinstance(timeline.get("path"), str):
+            run = {**run, section: {**part, "timeline": _relative_path(timeline, document)}}
+    return run
+
+
+def _relative_path(file: dict[str, Any], document: Path) -> dict[str, Any]:
+    """A `{path, ...}` object with the path relative to the document's directory."""
+    path = Path(file["path"]).resolve()
     try:
         rel = os.path.relpath(path, document.resolve().parent)
     except ValueError:  # another drive (Windows)
-        return run
-    return {**run, "records": {**records, "path": rel}}
+        return file
+    return {**file, "path": rel}
 
 
 def assemble_document(
@@ -242,8 +253,9 @@ def assemble_document(
     accuracy: dict[str, Any] | None,
     notes: list[str],
     created_utc: str | None = None,
+    sanity: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One result document, keys in the schema's order."""
+    """One result document, keys in the schema's order (`sanity` only when checked)."""
     provenance = {**environment["provenance"], "commands": commands, "profile": profile}
     return {
         "schema_version": SCHEMA_VERSION,
@@ -259,4 +271,5 @@ def assemble_document(
         "server": server,
         "measurements": {"throughput": throughput, "latency": latency, "memory": memory},
         "accuracy": accuracy,
+        **({"sanity": sanity} if sanity is not None else {}),
     }

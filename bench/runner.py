@@ -2,10 +2,12 @@
 
 The steps, in order: ask the server about itself (`/get_server_info`, else `/server_info`,
 with a timeout), capture the environment, run every throughput run (the kit's load
-generator, or sglang.bench_serving) and every latency run, read memory (the server log
-when given, else the self-report), optionally the accuracy self-test, then assemble and
-write the document atomically. Each run's records go to `<document>.records/<run>.jsonl`
-as requests finish, so a failure or Ctrl-C leaves them on disk; the error says where.
+generator, or sglang.bench_serving) and every latency run, then the profile's sanity check
+(its questions asked after every measured run, so none of its requests falls into a measured
+window), read memory (the server log when given, else the self-report), optionally the
+accuracy self-test, then assemble and write the document atomically. Each run's records go
+to `<document>.records/<run>.jsonl` as requests finish, so a failure or Ctrl-C leaves them on
+disk; the error says where.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from typing import Any
 from bench import result
 from bench.client.target import Target, resolve_target
 from bench.errors import BenchError, InputError
+from bench.telemetry.session import TelemetryOptions, attach_telemetry, run_telemetry
 from bench.utc import utc_stamp
-from bench.workload.profile import LatencyRun, Profile, ThroughputRun
+from bench.workload.profile import LatencyRun, Profile, SanityRun, ThroughputRun
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class RunOptions:
     dataset_path: str | None = None
     selftest: bool = False
     command: list[str] = field(default_factory=list)
+    telemetry: TelemetryOptions | None = None  # None: no NPU or /metrics sampling
 
 
 @dataclass(frozen=True)
@@ -49,31 +53,54 @@ class RunOutcome:
 
 
 def measure_throughput(
-    spec: ThroughputRun, target: Target, records_dir: Path, dataset_path: str | None = None
+    spec: ThroughputRun,
+    target: Target,
+    records_dir: Path,
+    dataset_path: str | None = None,
+    telemetry: TelemetryOptions | None = None,
 ) -> dict[str, Any]:
     """One throughput run of a profile (or a study's cell) through the driver it names;
-    its records go to `records_dir/<name>.jsonl` (`.sglang.jsonl` for the sglang driver)."""
+    its records go to `records_dir/<name>.jsonl` (`.sglang.jsonl` for the sglang driver),
+    its telemetry timelines (when `telemetry` is given) beside them."""
     workload = spec.workload.with_dataset_path(dataset_path)
-    if spec.driver == "sglang":
-        from bench.drivers.sglang_bench_serving import SglangOptions, run_sglang
+    with run_telemetry(telemetry, target.base_url, records_dir, spec.name) as session:
+        if spec.driver == "sglang":
+            from bench.drivers.sglang_bench_serving import SglangOptions, run_sglang
 
-        options = SglangOptions(as_written=spec.as_written)
-        out = records_dir / f"{spec.name}.sglang.jsonl"
-        run = run_sglang(workload, target, out, spec.name, options)
-    else:
-        from bench.client.loadgen import run_throughput
+            options = SglangOptions(as_written=spec.as_written)
+            out = records_dir / f"{spec.name}.sglang.jsonl"
+            run = run_sglang(workload, target, out, spec.name, options)
+        else:
+            from bench.client.loadgen import run_throughput
 
-        run = run_throughput(workload, target, records_dir / f"{spec.name}.jsonl", name=spec.name)
+            records = records_dir / f"{spec.name}.jsonl"
+            run = run_throughput(workload, target, records, name=spec.name, window=session)
+    run = attach_telemetry(run, session)
     run = result.with_per_npu_rate(run, result.accelerator_count(target.self_report))
     return with_profile_notes(run, spec.notes)
 
 
-def measure_latency(spec: LatencyRun, target: Target, records_dir: Path) -> dict[str, Any]:
+def measure_latency(
+    spec: LatencyRun,
+    target: Target,
+    records_dir: Path,
+    telemetry: TelemetryOptions | None = None,
+) -> dict[str, Any]:
     """One latency run of a profile; its records go to `records_dir/<name>.jsonl`."""
     from bench.client.latency import run_latency
 
-    run = run_latency(spec.workload, target, records_dir / f"{spec.name}.jsonl", name=spec.name)
-    return with_profile_notes(run, spec.notes)
+    records = records_dir / f"{spec.name}.jsonl"
+    with run_telemetry(telemetry, target.base_url, records_dir, spec.name) as session:
+        run = run_latency(spec.workload, target, records, name=spec.name, window=session)
+    return with_profile_notes(attach_telemetry(run, session), spec.notes)
+
+
+def measure_sanity(spec: SanityRun, target: Target, records_dir: Path) -> dict[str, Any]:
+    """The sanity check of a profile; its records go to `records_dir/<name>.jsonl`."""
+    from bench.client.sanity import run_sanity
+
+    sanity = run_sanity(spec.check, target, records_dir / f"{spec.name}.jsonl", name=spec.name)
+    return with_profile_notes(sanity, spec.notes)
 
 
 def with_profile_notes(run: dict[str, Any], notes: str | None) -> dict[str, Any]:
@@ -155,7 +182,7 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
     )
     server, server_notes = result.server_section(report, _expected(profile))
     notes += server_notes
-    throughput, latency, commands = _measure_all(profile, opts, target, records, path)
+    throughput, latency, commands, sanity = _measure_all(profile, opts, target, records, path)
     model, model_notes = result.model_id(
         profile.server.model, opts.model or result.served_model(report) or target.model
     )
@@ -182,6 +209,7 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
         memory=memory,
         accuracy=accuracy,
         notes=notes,
+        sanity=sanity,
     )
     write_json_atomic(path, document, overwrite=False)
     failed = sum(r["metrics"]["requests_failed"] for r in (*throughput, *latency))
@@ -190,24 +218,30 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
 
 def _measure_all(
     profile: Profile, opts: RunOptions, target: Target, records: Path, document: Path
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-    """(throughput runs, latency runs, commands run). A failure or Ctrl-C part-way says
-    where the records of the finished runs are; no document is written then."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str], dict[str, Any] | None]:
+    """(throughput runs, latency runs, commands run, the sanity check or None). A failure
+    or Ctrl-C part-way says where the records of the finished runs are; no document is
+    written then."""
     records.mkdir(parents=True, exist_ok=False)
     throughput: list[dict[str, Any]] = []
     latency: list[dict[str, Any]] = []
     commands = [shlex.join(opts.command)] if opts.command else []
+    sanity = None
     try:
         for spec in profile.throughput:
             _say(f"throughput run {spec.name} ({spec.driver})")
-            run = measure_throughput(spec, target, records, opts.dataset_path)
+            run = measure_throughput(spec, target, records, opts.dataset_path, opts.telemetry)
             if run["driver"].get("command"):
                 commands.append(shlex.join(run["driver"]["command"]))
             throughput.append(result.relative_records(run, document))
         for spec in profile.latency:
             _say(f"latency run {spec.name}")
-            run = measure_latency(spec, target, records)
+            run = measure_latency(spec, target, records, opts.telemetry)
             latency.append(result.relative_records(run, document))
+        if profile.sanity is not None:
+            _say(f"sanity check {profile.sanity.name} ({profile.sanity.check.questions} questions)")
+            sanity = measure_sanity(profile.sanity, target, records)
+            sanity = result.relative_records(sanity, document)
     except (BenchError, KeyboardInterrupt) as exc:
         if not any(records.iterdir()):
             records.rmdir()
@@ -218,7 +252,7 @@ def _measure_all(
             sys.stderr.write(f"Interrupted; {where}\n")
             raise
         raise type(exc)(f"{exc} ({where}; no result document written)") from None
-    return throughput, latency, commands
+    return throughput, latency, commands, sanity
 
 
 def preflight(profile: Profile, opts: RunOptions) -> None:

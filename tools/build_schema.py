@@ -178,7 +178,10 @@ RECORDS = obj(
         "path": nstr("Path of the records file, relative to the result document when possible."),
         "sha256": nstr("sha256 of the records file as written.", pattern="^[0-9a-f]{64}$"),
         "count": nint("Number of records in the file (warm-up included, marked as such)."),
-        "format": nstr("Records format: `bench-records-v1` or `sglang-bench-serving-jsonl`."),
+        "format": nstr(
+            "Records format: `bench-records-v1` or `sglang-bench-serving-jsonl` (runs), "
+            "`bench-sanity-records-v1` (the sanity check: one line per question)."
+        ),
     },
 )
 
@@ -346,6 +349,147 @@ MEASURED_RUN = {
     },
 }
 
+# --- telemetry (docs/telemetry.md): optional on every run ----------------------------------
+TIMELINE = obj(
+    "A telemetry timeline file beside the records (JSON Lines, one sample per line, `t_ns` on "
+    "the records' clock).",
+    {
+        "path": string("Path of the timeline, relative to the result document when possible."),
+        "sha256": string("sha256 of the file as written.", pattern="^[0-9a-f]{64}$"),
+        "count": integer("Samples (lines) in the file."),
+        "format": string("Timeline format: `bench-telemetry-v1`."),
+    },
+    required=["path", "sha256", "count", "format"],
+)
+
+
+def _plot_line(desc: str) -> dict:
+    return obj(
+        desc,
+        {
+            "t_s": {
+                "type": "array",
+                "items": {"type": "number"},
+                "description": "Seconds from the measured window's start (negative: before it).",
+            },
+            "values": {"type": "array", "items": {"type": "number"}, "description": "Values."},
+        },
+        required=["t_s", "values"],
+    )
+
+
+PLOT_LINE = _plot_line("One line of a plot: points in time order.")
+
+
+def _series(desc: str, keys: dict[str, str]) -> dict:
+    line = {k: nullable_ref("plot_line", d) for k, d in keys.items()}
+    return {"description": desc, "anyOf": [obj(desc, line), {"type": "null"}]}
+
+
+def _nstats(desc: str) -> dict:
+    return nullable_ref("stats", desc)
+
+
+TELEMETRY = obj(
+    "The NPUs, sampled with npu-smi while the run was measured. Statistics are over the samples "
+    "inside the measured window (or the two around it when it is shorter than the interval).",
+    {
+        "source": string(
+            "`npu-smi` (the driver's tool) or `simulated` (`bench sim --npu-smi-dir`).",
+            enum=["npu-smi", "simulated"],
+        ),
+        "program": string("The npu-smi that was run (`--npu-smi`)."),
+        "interval_s": num("Sampling interval."),
+        "started_utc": nstr("When sampling began, for humans.", format="date-time"),
+        "started_ns": nint("When sampling began, on the records' clock (perf_counter_ns)."),
+        "npus": {
+            "type": "array",
+            "description": "The NPUs sampled.",
+            "items": obj(
+                "One sampled NPU.",
+                {
+                    "index": integer("NPU id as npu-smi numbers it."),
+                    "name": nstr("Chip name as npu-smi prints it."),
+                    "hbm_capacity_mib": nnum("HBM capacity of this NPU."),
+                },
+                required=["index"],
+            ),
+        },
+        "npu_selection": nstr("Which rule chose the NPUs."),
+        "sample_count": integer("Samples taken (the timeline's lines)."),
+        "window_sample_count": integer("Samples inside the measured window."),
+        "gaps": integer("Spacings between samples longer than 1.5 intervals."),
+        "max_gap_s": nnum("Longest spacing between consecutive samples."),
+        "power_w": _nstats("Power, summed over the sampled NPUs, per sample."),
+        "hbm_used_mib": _nstats("HBM in use on the fullest sampled NPU, per sample."),
+        "aicore_util_pct": _nstats("AI Core utilisation, mean over the sampled NPUs."),
+        "temperature_c": _nstats("Temperature of the hottest sampled NPU."),
+        "energy_j": nnum(
+            "Trapezoidal integral of power over the measured window, interpolated at its edges; "
+            "null when a gap exceeds 3 intervals (energy_note says why)."
+        ),
+        "energy_note": nstr("Why energy_j is null."),
+        "energy_per_output_token_j": nnum("energy_j / total_output_tokens."),
+        "series": _series(
+            "The timeline thinned for the report's plot (at most 240 points per line).",
+            {
+                "power_w": "Power, W.",
+                "hbm_used_mib": "HBM in use, MiB.",
+                "aicore_util_pct": "AI Core utilisation, %.",
+            },
+        ),
+        "failed_reads": integer("Samples npu-smi could not give."),
+        "timeline": nullable_ref("timeline", "The full timeline beside the records."),
+        "reason": nstr("Why there are no samples (npu-smi missing, unparsable, ...)."),
+        "notes": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "What a reader must know about these figures.",
+        },
+    },
+    required=["source", "interval_s", "sample_count", "energy_j"],
+)
+
+SERVER_METRICS = obj(
+    "The server's own Prometheus counters over the measured window (scraped when it opened and "
+    "closed, and every interval between), mapped onto one set of names for every engine.",
+    {
+        "engine": nstr("Whose metric names were found: `sglang`, `vllm` or `llama.cpp`."),
+        "url": string("The /metrics URL scraped."),
+        "interval_s": num("Scrape interval between the window's edges."),
+        "window": nstr(
+            "`measured` (scrapes at the window's edges) or `whole_run` (first to last scrape: "
+            "the driver's warm-up is inside).",
+            enum=["measured", "whole_run", None],
+        ),
+        "sample_count": integer("Scrapes taken."),
+        "prompt_tokens": nint("Prompt tokens the server counted in the window."),
+        "generation_tokens": nint("Generated tokens the server counted in the window."),
+        "requests": nint("Requests the server counted as finished in the window."),
+        "aborted_requests": nint("Requests the server counted as aborted in the window."),
+        "cached_tokens": nint("Prompt tokens served from the server's prefix cache."),
+        "cache_hit_rate": nnum("cached_tokens / prompt tokens looked up, over the window."),
+        "mean_ttft_ms": nnum("The server's mean TTFT over the window (histogram sum / count)."),
+        "mean_e2e_ms": nnum("The server's mean end-to-end latency over the window."),
+        "peak_running_requests": nnum("Most requests running at a scrape."),
+        "peak_queued_requests": nnum("Most requests queued at a scrape."),
+        "peak_kv_usage": nnum("Highest KV-cache usage at a scrape (fraction, 1 = full)."),
+        "failed_reads": integer("Scrapes that failed."),
+        "series": _series(
+            "Running and queued requests per scrape, for the report's plot.",
+            {"running": "Running requests.", "queued": "Queued requests."},
+        ),
+        "timeline": nullable_ref("timeline", "Every scrape, beside the records."),
+        "reason": nstr("Why there are no deltas (/metrics missing, unknown engine, ...)."),
+        "notes": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "What each counter counts on this engine, and anything odd.",
+        },
+    },
+    required=["url", "sample_count", "prompt_tokens", "generation_tokens"],
+)
+
 RUN = obj(
     "One measured run: a workload, the driver that ran it, its raw records and its metrics.",
     {
@@ -362,6 +506,8 @@ RUN = obj(
         "records": nullable_ref("records", "The raw records behind the metrics."),
         "metrics": {"$ref": "#/$defs/run_metrics"},
         "notes": nstr("Anything about the run a reader must know."),
+        "telemetry": {"$ref": "#/$defs/telemetry"},
+        "server_metrics": {"$ref": "#/$defs/server_metrics"},
     },
     required=["name", "workload", "driver", "metrics"],
 )
@@ -506,6 +652,43 @@ ACCURACY = obj(
         },
         "workload": nstr("The self-test's workload, in words."),
     },
+)
+
+SANITY = obj(
+    "A check that the server's answers are right, beside its speed (`bench sanity`, a "
+    "profile's `[[sanity]]` entry): seeded multi-digit arithmetic questions with exact integer "
+    "answers, asked one at a time at temperature 0 after the measured runs. A measured or "
+    "simulated document whose `accuracy` is below its `min_accuracy` is invalid: fast garbage "
+    "is not ranked. See docs/sanity.md for the questions and the scoring rule.",
+    {
+        "name": nstr("Name of the check (its records file is named after it)."),
+        "started_utc": nstr("Wall-clock start, for humans.", format="date-time"),
+        "questions": integer("Questions asked.", 1),
+        "correct": integer("Questions answered right."),
+        "accuracy": {**num("correct / questions (0 to 1)."), "maximum": 1},
+        "min_accuracy": {
+            **num("Accuracy below which the result is invalid (0 to 1; default 0.8)."),
+            "maximum": 1,
+        },
+        "failed_requests": nint(
+            "Questions whose request failed (timeout, HTTP error, no connection); each is "
+            "counted wrong, its reason in the records."
+        ),
+        "generator": nstr(
+            "Version of the question generator and scoring rule (`bench-sanity-v1`); the "
+            "validator regenerates and rescores records of the version it knows."
+        ),
+        "seed": nint("Seed of the questions."),
+        "api": string("Endpoint family the questions went through.", enum=["chat", "completions"]),
+        "model": nstr("Model name the requests carried."),
+        "max_tokens": nint("max_tokens of every question.", 1),
+        "timeout_s": nnum("Per-question timeout."),
+        "records": nullable_ref(
+            "records", "Per-question records: question, expected answer, reply, verdict, reason."
+        ),
+        "notes": nstr("Anything about the check a reader must know."),
+    },
+    required=["questions", "correct", "accuracy", "min_accuracy"],
 )
 
 CITATION = obj(
@@ -757,6 +940,9 @@ SCHEMA = {
         "accuracy": nullable_ref(
             "accuracy", "The client's measurement error, from bench selftest."
         ),
+        "sanity": nullable_ref(
+            "sanity", "Whether the server's answers were right (optional: absent = not checked)."
+        ),
     },
     "allOf": [
         {
@@ -797,12 +983,17 @@ SCHEMA = {
         "reconciliation": RECONCILIATION,
         "memory": MEMORY,
         "accuracy": ACCURACY,
+        "sanity": SANITY,
         "citation": CITATION,
         "system": SYSTEM,
         "software": SOFTWARE,
         "model": MODEL,
         "server": SERVER,
         "provenance": PROVENANCE,
+        "timeline": TIMELINE,
+        "plot_line": PLOT_LINE,
+        "telemetry": TELEMETRY,
+        "server_metrics": SERVER_METRICS,
     },
 }
 

@@ -4,6 +4,8 @@
 #   simulator (background, free port) -> bench run --profile PROFILE -> bench memory (from
 #   the simulator's log) -> bench validate -> bench report -> simulator stopped
 #
+# The simulator writes a stand-in npu-smi for its simulated NPU (--npu-smi-dir), put first
+# on PATH for `bench run`, so each run's telemetry and the report's timelines are there too.
 # Every number in the result and the report is simulated and labelled so. The simulator is
 # stopped on success, on failure and on Ctrl-C; whatever was written stays in the run's
 # directory, which the last line names.
@@ -29,6 +31,7 @@ sim_dir="$run_dir/sim"
 results_dir="$run_dir/results"
 mkdir -p "$sim_dir" "$results_dir"
 ready="$sim_dir/ready.json"
+npu_smi_dir="$sim_dir/npu-smi"
 server_log="$sim_dir/server.log"
 result="$results_dir/demo-$(basename "$PROFILE" .toml).json"
 report="$run_dir/REPORT.md"
@@ -58,7 +61,8 @@ trap on_exit EXIT
 trap 'say "interrupted" >&2; exit 130' INT TERM
 
 sim_args=(--host 127.0.0.1 --port 0 --ready-file "$ready" --log-file "$server_log"
-          --ground-truth "$sim_dir/ground-truth.jsonl" --speed "$SIM_SPEED")
+          --ground-truth "$sim_dir/ground-truth.jsonl" --speed "$SIM_SPEED"
+          --npu-smi-dir "$npu_smi_dir")
 if [[ -n "${SIM_PROFILE:-}" ]]; then sim_args+=(--profile "$SIM_PROFILE"); fi
 
 say "starting the simulator (its numbers are simulated, never measured)"
@@ -81,9 +85,9 @@ done
 base_url=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["base_url"])' "$ready")
 say "simulator at $base_url (pid $sim_pid)"
 
-say "bench run --profile $PROFILE"
-"$PY" -m bench run --profile "$PROFILE" --base-url "$base_url" --server-log "$server_log" \
-  --out "$result" --submitter demo
+say "bench run --profile $PROFILE (telemetry: the simulated NPU's npu-smi, the simulator's /metrics)"
+PATH="$npu_smi_dir:$PATH" "$PY" -m bench run --profile "$PROFILE" --base-url "$base_url" \
+  --server-log "$server_log" --out "$result" --submitter demo
 
 say "bench memory (from the simulator's log)"
 "$PY" -m bench memory --server-log "$server_log" --server-info "$base_url"

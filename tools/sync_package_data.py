@@ -8,6 +8,7 @@ copies that this script writes and `tests/unit/test_package_data.py` checks:
     profiles/*.toml           -> bench/profiles/        `bench run --profile NAME`
     results/reference/*.json  -> bench/data/reference/  `bench report`'s default baseline
     schema/result.schema.json -> bench/validate/        `bench validate` (build_schema.py syncs)
+    schema/study.schema.json  -> bench/study/           `bench validate` on a study.json
 
 A copy whose top-level file is gone is removed. The package's own data (bench/data/hardware.toml,
 bench/sim/profiles/, bench/sim/tokenizer/) has no top-level twin and is not touched.
@@ -29,6 +30,7 @@ COPIES = (
     ("profiles", "*.toml", "bench/profiles"),
     ("results/reference", "*.json", "bench/data/reference"),
     ("schema", "result.schema.json", "bench/validate"),
+    ("schema", "study.schema.json", "bench/study"),
 )
 
 

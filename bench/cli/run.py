@@ -8,6 +8,13 @@ under --results-dir (default runs/) with a name that overwrites nothing, or at -
 per-request records go beside it, in DOCUMENT.records/. The document is `kind: simulated`
 when the server says it is the kit's simulator, else `measured`.
 
+Telemetry (docs/telemetry.md): while each run is measured, the NPUs are sampled with the
+`npu-smi` on PATH (or --npu-smi) every --telemetry-interval seconds, and the server's
+Prometheus /metrics is scraped when the measured window opens and closes and at the same
+interval between; the run gets `telemetry` (power, HBM, AI Core, temperature, energy) and
+`server_metrics` (the server's token and request counts over the window). A sampler that
+cannot run records why and never fails the run; --no-telemetry turns both off.
+
 Profiles (profiles/*.toml): `seed` is the article's workloads as intended (200 prompts of
 exactly 512 in / 256 out; latency 4096 in / 512 out, 10 runs after 2 warm-up);
 `seed-as-written` is its sglang.bench_serving command exactly as written (which runs
@@ -19,9 +26,13 @@ Examples:
   python -m bench run --profile seed-as-written --base-url URL --dataset-path ShareGPT.json
   python -m bench run --profile my-profile.toml --base-url URL --out runs/mine.json
 
+A profile's [[sanity]] entry (seed and demo have one) asks seeded arithmetic questions after
+the measured runs and records how many the server answered right; below its min_accuracy the
+document is still written, and is invalid (fast garbage is not ranked).
+
 Exit codes: 0 written and every request completed, 1 a run failed (its records stay on
-disk and the message says where) or some requests failed (the document is still written),
-2 usage error, 130 Ctrl-C.
+disk and the message says where), some requests failed or the sanity check is below its
+min_accuracy (the document is still written), 2 usage error, 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -65,6 +76,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--selftest", action="store_true", help="also run the accuracy self-test (bench selftest)"
     )
+    parser.add_argument(
+        "--npu-smi",
+        metavar="PATH",
+        default="npu-smi",
+        help="the npu-smi to sample the NPUs with (default: the one on PATH)",
+    )
+    parser.add_argument(
+        "--telemetry-interval",
+        type=_interval,
+        default=1.0,
+        metavar="S",
+        help="seconds between NPU samples and /metrics scrapes (default 1)",
+    )
+    parser.add_argument(
+        "--no-telemetry",
+        action="store_true",
+        help="sample neither the NPUs nor the server's /metrics",
+    )
+
+
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.05 <= value <= 60:
+        raise argparse.ArgumentTypeError(f"{text} s is outside 0.05 to 60 s")
+    return value
 
 
 def _command(args: argparse.Namespace) -> list[str]:
@@ -87,6 +126,13 @@ def _command(args: argparse.Namespace) -> list[str]:
         argv += ["--results-dir", str(args.results_dir)]
     if args.selftest:
         argv.append("--selftest")
+    if args.no_telemetry:
+        argv.append("--no-telemetry")
+    else:
+        if args.npu_smi != "npu-smi":
+            argv += ["--npu-smi", args.npu_smi]
+        if args.telemetry_interval != 1.0:
+            argv += ["--telemetry-interval", f"{args.telemetry_interval:g}"]
     return argv
 
 
@@ -94,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from bench.runner import RunOptions, run_profile
+    from bench.telemetry.session import TelemetryOptions
     from bench.workload.profile import load_profile
 
     profile = load_profile(args.profile)
@@ -110,6 +157,9 @@ def run(args: argparse.Namespace) -> int:
         dataset_path=args.dataset_path,
         selftest=args.selftest,
         command=_command(args),
+        telemetry=None
+        if args.no_telemetry
+        else TelemetryOptions(npu_smi=args.npu_smi, interval_s=args.telemetry_interval),
     )
     if opts.server_log is not None and not opts.server_log.is_file():
         from bench.errors import InputError
@@ -130,10 +180,21 @@ def run(args: argparse.Namespace) -> int:
                 + (f", median TTFT {ttft:.1f} ms" if ttft is not None else "")
                 + (f", median TPOT {tpot:.2f} ms" if tpot is not None else "")
             )
+    code = 0
+    if doc.get("sanity") is not None:
+        from bench.client.sanity import passed, summary_lines
+
+        print("  " + summary_lines(doc["sanity"])[0])
+        if not passed(doc["sanity"]):
+            sys.stderr.write(
+                "Error: the server's answers to the sanity questions were wrong; the result "
+                f"is invalid and will not be ranked: {outcome.path}\n"
+            )
+            code = 1
     if outcome.failed_requests:
         sys.stderr.write(
             f"Error: {outcome.failed_requests} requests failed; the document records them: "
             f"{outcome.path}\n"
         )
         return 1
-    return 0
+    return code

@@ -5,9 +5,22 @@ It speaks SGLang 0.5.3's HTTP API (OpenAI chat/completions, native /generate, /h
 record the ground truth of every request and inject faults. Every number it produces is
 simulated. It listens until Ctrl-C or SIGTERM (exit 0), or the crash fault (exit 3).
 
-Example:
+It takes SGLang's launch flags (`--tp-size`, `--mem-fraction-static`,
+`--max-running-requests`, `--chunked-prefill-size`, `--max-prefill-tokens`, `--model-path`,
+`--host`, `--port`), so one command template drives the real engine and the simulator
+alike; each changes the simulated engine as SGLang's would, /get_server_info reports them,
+and a setting SGLang refuses (a TP that does not divide the heads, more NPUs than the host
+has, no memory left for the KV pool) is refused with one line and exit 2.
+
+It also serves SGLang's Prometheus /metrics from its own state, and with --npu-smi-dir DIR
+writes DIR/npu-smi, a stand-in npu-smi that reports the simulated NPU (power, HBM, AI Core,
+temperature; docs/telemetry.md), for `bench run --npu-smi DIR/npu-smi` or DIR on PATH.
+
+Examples:
   python -m bench sim --port 0 --ready-file .work/sim.json --log-file .work/sim.log \\
-      --ground-truth .work/truth.jsonl --speed 10
+      --ground-truth .work/truth.jsonl --speed 10 --npu-smi-dir .work/npu
+  python -m bench sim --port 30000 --tp-size 2 --mem-fraction-static 0.85 \\
+      --max-running-requests 64
 """
 
 from __future__ import annotations
@@ -41,15 +54,52 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--tokens-per-chunk", type=int, default=1, help="tokens per streamed chunk (default 1)"
     )
     parser.add_argument(
+        "--npu-smi-dir",
+        type=Path,
+        metavar="DIR",
+        help="write DIR/npu-smi, reporting the simulated NPU, once the port listens",
+    )
+    parser.add_argument(
         "--eos-rate",
         type=float,
         default=0.0,
         help="per-token chance of stopping early when a request does not set ignore_eos",
     )
-    parser.add_argument(
+    sglang = parser.add_argument_group(
+        "SGLang launch flags (default: the profile's; see bench/sim/launch.py)"
+    )
+    sglang.add_argument(
+        "--tp-size",
+        "--tensor-parallel-size",
+        type=int,
+        metavar="N",
+        help="tensor-parallel NPUs: weights, KV heads and per-step work split N ways",
+    )
+    sglang.add_argument(
+        "--mem-fraction-static",
+        type=float,
+        metavar="F",
+        help="fraction of HBM for weights + KV pool (sizes the KV pool)",
+    )
+    sglang.add_argument(
+        "--max-running-requests", type=int, metavar="N", help="cap on requests in the batch"
+    )
+    sglang.add_argument(
+        "--chunked-prefill-size", type=int, metavar="T", help="prompt tokens per prefill chunk"
+    )
+    sglang.add_argument(
+        "--max-prefill-tokens", type=int, metavar="T", help="prompt tokens per prefill batch"
+    )
+    sglang.add_argument(
+        "--model-path",
+        "--model",
+        metavar="PATH",
+        help="accepted and reported (the simulated model is the profile's)",
+    )
+    sglang.add_argument(
         "--disable-radix-cache",
         action="store_true",
-        help="no prefix cache (SGLang's flag): every prompt is prefilled whole",
+        help="no prefix cache: every prompt is prefilled whole",
     )
     faults = parser.add_argument_group("faults (seeded; marked in the ground truth)")
     faults.add_argument(
@@ -99,6 +149,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "server or proxy)",
     )
     faults.add_argument(
+        "--fault-garbage-rate",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="fraction of sanity questions (bench sanity) answered with a wrong number",
+    )
+    faults.add_argument(
         "--fault-health-delay",
         type=float,
         default=0.0,
@@ -119,6 +176,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace):
     from bench.sim.config import DEFAULT_SEED, SimConfig
     from bench.sim.faults import FaultConfig
+    from bench.sim.launch import LaunchFlags
+
+    launch = LaunchFlags(
+        tp_size=args.tp_size,
+        mem_fraction_static=args.mem_fraction_static,
+        max_running_requests=args.max_running_requests,
+        chunked_prefill_size=args.chunked_prefill_size,
+        max_prefill_tokens=args.max_prefill_tokens,
+        model_path=args.model_path,
+    )
 
     faults = FaultConfig(
         error_rate=args.fault_error_rate,
@@ -128,6 +195,7 @@ def config_from_args(args: argparse.Namespace):
         stall_rate=args.fault_stall_rate,
         malformed_rate=args.fault_malformed_rate,
         burst_rate=args.fault_burst_rate,
+        garbage_rate=args.fault_garbage_rate,
         health_delay_s=args.fault_health_delay,
         health_fail=args.fault_health_fail,
         crash_after=args.fault_crash_after,
@@ -146,10 +214,14 @@ def config_from_args(args: argparse.Namespace):
         log_file=args.log_file,
         ready_file=args.ready_file,
         faults=faults,
+        npu_smi_dir=args.npu_smi_dir,
+        launch=launch,
     )
 
 
 def run(args: argparse.Namespace) -> int:
     from bench.sim.server import serve
 
-    return serve(config_from_args(args))
+    config = config_from_args(args)
+    config.sim_profile()  # refuse what SGLang would refuse before the port is bound
+    return serve(config)

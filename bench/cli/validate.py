@@ -2,15 +2,24 @@
 
 Each FILE is read as untrusted input (10 MiB limit, strict UTF-8, no duplicate keys, no
 NaN/Infinity, an object at the top). A DIRECTORY is expanded to every *.json file below
-it, sorted. Findings print one per line, `FILE: LEVEL POINTER: message` (POINTER is an
-RFC 6901 JSON pointer; `(root)` for the whole document), then a summary line.
+it, sorted (except `index.json`, which `bench report` writes). Findings print one per
+line, `FILE: LEVEL POINTER: message` (POINTER is an RFC 6901 JSON pointer; `(root)` for
+the whole document), then a summary line.
 
 Schema violations are errors. Consistency findings (throughput vs tokens and duration,
 percentile order, TTFT + TPOT x (N_out - 1) vs E2E, Little's law, request rate, memory
 within HBM and mem_fraction_static, KV and weight sizes, physical bounds) are errors for
 `measured` and `simulated` documents and warnings for `reported` ones. A run's records
 file, when it is where the document says, must have the recorded sha256, and the metrics
-recomputed from it must match the document's.
+recomputed from it must match the document's. A `measured` document's provenance is
+checked too: the environment capture complete or saying why not, the kit commit recorded
+(and present in the kit's git history when the kit runs from a full checkout), a clean
+tree, the image digest and a model revision that is a commit or tag (docs/submitting.md).
+
+A study's `study.json` is checked against its own schema (schema/study.schema.json) and
+for consistency: statistics against their repeats, intervals holding their means, the
+Pareto fronts, and each result document it names (sha256 and metrics). See
+docs/studies.md.
 
 Exit status: 0 every document is valid (warnings allowed), 1 any document is invalid or
 unreadable, 2 usage error (no FILE, an unknown flag, a directory with no *.json file).
@@ -36,12 +45,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def expand(paths: list[str]) -> list[Path]:
-    """Files as given; directories replaced by their *.json files, sorted."""
+    """Files as given; directories replaced by their *.json files (not `bench report`'s
+    index.json), sorted."""
+    from bench.report.results import INDEX_NAME
+
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*.json") if p.is_file())
+            found = sorted(p for p in path.rglob("*.json") if p.is_file() and p.name != INDEX_NAME)
             if not found:
                 raise UsageError(f"{raw}: directory holds no *.json file")
             files.extend(found)

@@ -4,5 +4,6 @@
 `stream` sends one request with aiohttp and turns it into a `bench.records.Record`;
 `loadgen` runs a workload (`bench throughput`) of the jobs `jobs` builds (requests, or
 conversations that `conversation` replays turn by turn); `latency` is the OpenAI-SDK probe
-(`bench latency`); `runinfo` assembles the schema's `run` object.
+(`bench latency`); `sanity` asks the sanity questions (`bench sanity`); `runinfo` assembles
+the schema's `run` object.
 """

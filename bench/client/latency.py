@@ -24,6 +24,7 @@ from bench.client.runinfo import run_object, workload_object
 from bench.client.sse import StreamState
 from bench.client.stream import RequestSpec, to_record
 from bench.client.target import Target
+from bench.client.window import WindowHooks
 from bench.errors import BenchError, UsageError
 from bench.metrics import run_metrics
 from bench.records import Record, RecordWriter
@@ -140,9 +141,15 @@ def probe_once(
 
 
 def run_latency(
-    workload: LatencyWorkload, target: Target, records_path: str | Path, *, name: str | None = None
+    workload: LatencyWorkload,
+    target: Target,
+    records_path: str | Path,
+    *,
+    name: str | None = None,
+    window: WindowHooks | None = None,
 ) -> dict[str, Any]:
-    """Run the probe; return the schema's `run` object (driver `bench.latency`)."""
+    """Run the probe; return the schema's `run` object (driver `bench.latency`). `window` is
+    told when the measured window opens and closes (`bench.client.window`)."""
     if target.tokenizer is None:
         raise UsageError("the latency probe needs a tokenizer (--tokenizer DIR)")
     records_path = Path(records_path)
@@ -162,6 +169,8 @@ def run_latency(
     with RecordWriter(records_path) as writer:
         for i, prompt in enumerate(prompts):
             warm = i < workload.warmup
+            if i == workload.warmup and window is not None:
+                window.window_started()
             spec = RequestSpec(
                 index=i if warm else i - workload.warmup,
                 rid=request_id(),
@@ -187,6 +196,8 @@ def run_latency(
                     f"cannot reach the server at {target.base_url} ({record.error}); "
                     f"{writer.count} finished requests are in {records_path}"
                 )
+    if window is not None and workload.runs:
+        window.window_ended()
     client.close()
     text = "message content" if workload.api == "chat" else "prompt"
     document_workload = workload_object(

@@ -5,8 +5,8 @@ job (`bench.client.jobs`: a request, or a conversation) waits for its scheduled 
 and for a free slot under `max_concurrency`, and is sent (a conversation's next turn goes
 once its turn before has finished, in a slot of its own); each record is appended to the
 records file the moment its request finishes, so a crash or Ctrl-C loses nothing already
-measured. If the server stops accepting
-connections, no further requests are sent and the run fails, saying where the records are.
+measured. If the server stops accepting connections, no further requests are sent and the
+run fails, saying where the records are.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from bench.client.jobs import (
 from bench.client.runinfo import run_async, run_object
 from bench.client.stream import RequestSpec, exchange, write_tracing
 from bench.client.target import Target
+from bench.client.window import WindowHooks
 from bench.errors import BenchError, UsageError
 from bench.metrics import run_metrics
 from bench.records import Record, RecordWriter
@@ -73,6 +74,7 @@ async def _drive(
     offsets_ns: list[int],
     tokenizer: Tokenizer,
     state: _Run,
+    window: WindowHooks | None = None,
 ) -> None:
     limit = workload.max_concurrency
     connector = aiohttp.TCPConnector(limit=limit or 0, limit_per_host=0, force_close=False)
@@ -120,6 +122,9 @@ async def _drive(
             await asyncio.gather(*in_flight)
             if state.dead:
                 return
+            loop = asyncio.get_running_loop()
+            if window is not None:  # in a worker thread: the event loop never waits on a hook
+                await loop.run_in_executor(None, window.window_started)
             slot = asyncio.Semaphore(limit) if limit else None
             start_ns = time.perf_counter_ns()
             for job, offset in zip(measured, offsets_ns, strict=True):
@@ -135,6 +140,8 @@ async def _drive(
                     break
                 in_flight.append(asyncio.create_task(one(job, scheduled_ns, slot)))
             await asyncio.gather(*in_flight)
+            if window is not None:
+                await loop.run_in_executor(None, window.window_ended)
         finally:
             # Ctrl-C (cancellation) or an error: end every request still in flight before
             # the session closes under it, so none dies later with an unretrieved error.
@@ -152,11 +159,13 @@ def run_throughput(
     slo: dict[str, float | None] | None = None,
     accelerators: int | None = None,
     progress: bool | None = None,
+    window: WindowHooks | None = None,
 ) -> dict[str, Any]:
     """Run the workload; return the schema's `run` object (driver `bench.loadgen`).
 
-    `progress` None shows a bar only when stderr is a terminal. Raises BenchError, naming
-    the records file, when the server stops answering.
+    `progress` None shows a bar only when stderr is a terminal. `window` is told when the
+    measured window opens and closes (`bench.client.window`). Raises BenchError, naming the
+    records file, when the server stops answering.
     """
     if workload.api not in KIT_APIS:
         raise UsageError(
@@ -182,7 +191,7 @@ def run_throughput(
         tqdm(total=workload.num_prompts, disable=not show, file=sys.stderr, unit="req") as bar,
     ):
         state = _Run(writer, bar)
-        run_async(_drive(workload, warmups, measured, offsets, tokenizer, state))
+        run_async(_drive(workload, warmups, measured, offsets, tokenizer, state, window))
     if state.dead:
         raise BenchError(
             f"the server at {target.base_url} stopped accepting connections ({state.dead}); "

@@ -5,9 +5,10 @@
     | 0     910B3         | OK           | 94.7        54                0    / 0          |
     | 0                   | 0000:C1:00.0 | 0           0    / 0          3396 / 65536      |
 
-(columns narrowed here) the first with NPU id and chip name, the second with chip id (and,
-on Atlas A3, the physical id), bus id, AICore %, `Memory-Usage(MB)` (DDR) and
-`HBM-Usage(MB)` as `used / total`.
+(columns narrowed here) the first with NPU id, chip name, health, `Power(W)` and `Temp(C)`
+(power is `NA` on some cards and `-` on the second chip of an Atlas A3 NPU, which reports
+once per NPU), the second with chip id (and, on Atlas A3, the physical id), bus id, AICore %,
+`Memory-Usage(MB)` (DDR) and `HBM-Usage(MB)` as `used / total`.
 Some drivers print `58626/ 65536` with no space. A3 boards repeat the NPU id once per chip.
 A process table may follow (`| NPU  Chip | Process id | Process name | Process memory(MB) |`,
 the name may be blank, a fifth column `Process id in container` may be present), or
@@ -31,6 +32,12 @@ _ROW2_ID = re.compile(r"^(\d+)(?:\s+(\d+))?$")
 _ROW2_DATA = re.compile(r"^(\d+|-|NA)\s+" + _PAIR + r"(?:\s+" + _PAIR + r")?$")
 _BUS = re.compile(r"^[0-9A-Fa-fx]{4}:[0-9A-Fa-fx]{2}:[0-9A-Fa-fx]{2}\.[0-9A-Fa-fx]$")
 _VERSION = re.compile(r"npu-smi\s+(\S+)\s+Version:\s*(\S+)")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _number(text: str | None) -> float | None:
+    """A reading as npu-smi prints it; `NA`, `-` and blanks are None."""
+    return float(text) if text is not None and _NUMBER.fullmatch(text) else None
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,9 @@ class NpuDevice:
     ddr_total_mib: int | None
     phy_id: int | None = None
     bus_id: str | None = None
+    power_w: float | None = None  # `Power(W)` of row 1; None for `NA` or `-`
+    temperature_c: float | None = None  # `Temp(C)` of row 1
+    aicore_pct: float | None = None  # `AICore(%)` of row 2
 
 
 @dataclass(frozen=True)
@@ -78,7 +88,7 @@ def parse_npu_smi_info(text: str) -> NpuSmiInfo:
     devices: list[NpuDevice] = []
     processes: list[NpuProcess] = []
     in_processes = False
-    pending: tuple[int, str, str] | None = None  # (npu id, name, health) from row 1
+    pending: tuple[int, str, str, list[str]] | None = None  # npu id, name, health, readings
     for line in text.splitlines():
         cells = _cells(line)
         if cells is None:
@@ -102,7 +112,7 @@ def parse_npu_smi_info(text: str) -> NpuSmiInfo:
         if len(cells) < 3:
             continue
         if (r1 := _ROW1_ID.match(cells[0])) and not _BUS.match(cells[1]):
-            pending = (int(r1.group(1)), r1.group(2), cells[1] or None)
+            pending = (int(r1.group(1)), r1.group(2), cells[1] or None, cells[2].split())
             continue
         r2 = _ROW2_ID.match(cells[0])
         data = _ROW2_DATA.match(re.sub(r"\s+", " ", cells[2]))
@@ -112,6 +122,7 @@ def parse_npu_smi_info(text: str) -> NpuSmiInfo:
             ddr = (int(a), int(b))
             if c is None:  # one pair only (310P-style): that pair is the device memory
                 hbm, ddr = ddr, (None, None)
+            readings = pending[3] + [None, None]  # Power(W), Temp(C), Hugepages...
             devices.append(
                 NpuDevice(
                     index=pending[0],
@@ -124,6 +135,9 @@ def parse_npu_smi_info(text: str) -> NpuSmiInfo:
                     ddr_total_mib=ddr[1],
                     phy_id=int(r2.group(2)) if r2.group(2) else None,
                     bus_id=cells[1],
+                    power_w=_number(readings[0]),
+                    temperature_c=_number(readings[1]),
+                    aicore_pct=_number(data.group(1)),
                 )
             )
             pending = None
@@ -132,7 +146,8 @@ def parse_npu_smi_info(text: str) -> NpuSmiInfo:
     return NpuSmiInfo(version=version, devices=tuple(devices), processes=tuple(processes))
 
 
-def _key_values(text: str) -> list[tuple[str, str]]:
+def key_values(text: str) -> list[tuple[str, str]]:
+    """Every `Key : value` line of npu-smi's `-t` outputs, in order (keys may repeat)."""
     out = []
     for line in text.splitlines():
         if ":" in line:
@@ -152,7 +167,7 @@ def parse_npu_smi_usages(text: str) -> list[dict]:
     npu_id = None
     chips: list[dict] = []
     block: dict[str, str] = {}
-    for key, value in _key_values(text):
+    for key, value in key_values(text):
         if key == "NPU ID":
             npu_id = int(value) if value.isdigit() else None
         elif key == "Chip ID":
@@ -179,7 +194,7 @@ def parse_npu_smi_usages(text: str) -> list[dict]:
 
 def parse_npu_smi_board(text: str) -> dict:
     """`npu-smi info -t board -i N`: driver (`Software Version`) and firmware versions."""
-    kv = dict(_key_values(text))
+    kv = dict(key_values(text))
     if "NPU ID" not in kv and "Software Version" not in kv:
         raise InputError("npu-smi board output has no `NPU ID` or `Software Version` line")
 
@@ -196,11 +211,16 @@ def parse_npu_smi_board(text: str) -> dict:
     }
 
 
-def run_npu_smi(*args: str, timeout: float = NPU_SMI_TIMEOUT_S) -> tuple[str | None, str | None]:
-    """Run `npu-smi ARGS`: (stdout, None) or (None, the reason it could not be read)."""
-    exe = shutil.which("npu-smi")
+def run_npu_smi(
+    *args: str, timeout: float = NPU_SMI_TIMEOUT_S, program: str = "npu-smi"
+) -> tuple[str | None, str | None]:
+    """Run `npu-smi ARGS` (`program`: a name looked up on PATH, or a path): (stdout, None)
+    or (None, the reason it could not be read)."""
+    exe = shutil.which(program)
     if exe is None:
-        return None, "npu-smi is not on PATH (no Ascend driver on this machine)"
+        if program == "npu-smi":
+            return None, "npu-smi is not on PATH (no Ascend driver on this machine)"
+        return None, f"{program} is not an executable file or a command on PATH"
     try:
         proc = subprocess.run(
             [exe, *args], capture_output=True, text=True, timeout=timeout, check=False

@@ -15,15 +15,19 @@ from pathlib import Path
 from bench.errors import BenchError
 from bench.jsonio import write_atomic
 from bench.report import plots as plotting
+from bench.report import telemetry
 from bench.report.compose import MARKER, compose
+from bench.report.index import is_index, render_index
 from bench.report.plot_ttft import ttft_vs_input
-from bench.report.results import DEFAULT_BASELINE, ResultEntry, load_entries
+from bench.report.results import DEFAULT_BASELINE, INDEX_NAME, ResultEntry, load_entries
 from bench.report.rows import Row, dig, group_settings, number, platform_key, rows_of
 from bench.report.tables import Efficiencies, platform_heading
 from bench.roofline import analyse
 
 # Files this command writes into the plots directory; only these are ever removed from it.
-PLOT_NAME = re.compile(r"^(throughput-vs-interactivity-\d+|latency-R\d+|ttft-vs-input-R\d+)\.png$")
+PLOT_NAME = re.compile(
+    r"^(throughput-vs-interactivity-\d+|latency-R\d+|ttft-vs-input-R\d+|timeline-R\d+-\d+)\.png$"
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class Report:
     markdown: str
     plots_dir: str  # directory name next to the report, e.g. `REPORT-plots`
     plots: tuple[plotting.Plot, ...]
+    index: bytes = b""  # index.json next to the report (bench.report.index)
 
 
 def plots_dir_name(out: Path) -> str:
@@ -89,7 +94,7 @@ def render_plots(
         )
         if plot is not None:
             out.append(plot)
-    return out
+    return out + telemetry.render_plots(entries)  # one timeline per run with telemetry
 
 
 def build_report(
@@ -105,7 +110,7 @@ def build_report(
     plots_dir = plots_dir_name(out)
     label = Path(os.path.relpath(results_dir.resolve(), out.parent.resolve())).as_posix()
     markdown = compose(entries, settings, analyses, efficiencies(analyses), plots, plots_dir, label)
-    return Report(markdown, plots_dir, tuple(plots))
+    return Report(markdown, plots_dir, tuple(plots), render_index(entries))
 
 
 def check_writable(out: Path) -> None:
@@ -120,6 +125,9 @@ def check_writable(out: Path) -> None:
                 f"refusing to overwrite {out}: it was not written by `bench report` "
                 "(its first line is not the report's marker)"
             )
+    index = out.parent / INDEX_NAME
+    if index.exists() and not (index.is_file() and is_index(index.read_bytes())):
+        raise BenchError(f"refusing to overwrite {index}: it is not an index `bench report` wrote")
 
 
 def write_report(report: Report, out: Path) -> list[Path]:
@@ -138,8 +146,11 @@ def write_report(report: Report, out: Path) -> list[Path]:
         for stale in sorted(plots_dir.iterdir()):
             if PLOT_NAME.match(stale.name) and stale.name not in keep:
                 stale.unlink()
+    indexed = [out.parent / INDEX_NAME] if report.index else []  # a study's report has none
+    for index in indexed:
+        write_atomic(index, report.index, overwrite=True)
     write_atomic(out, report.markdown.encode("utf-8"), overwrite=True)
-    return [out, *written]
+    return [out, *indexed, *written]
 
 
 def differences(report: Report, out: Path) -> list[str]:
@@ -147,6 +158,9 @@ def differences(report: Report, out: Path) -> list[str]:
     stale = []
     if not out.is_file() or out.read_bytes() != report.markdown.encode("utf-8"):
         stale.append(str(out))
+    index = out.parent / INDEX_NAME
+    if report.index and (not index.is_file() or index.read_bytes() != report.index):
+        stale.append(str(index))
     plots_dir = out.parent / report.plots_dir
     for plot in report.plots:
         path = plots_dir / plot.name

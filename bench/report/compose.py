@@ -1,13 +1,13 @@
 """The report's Markdown, composed from loaded entries: pure, no I/O, no clock.
 
 Sections, in order: what was read; a summary per setting (two tables each); each result
-against the article's reported baseline; plots; invalid results (listed apart, never
-ranked); details and provenance per result; the glossary.
+against the article's reported baseline; plots; telemetry (when a run has it); invalid
+results (listed apart, never ranked); details and provenance per result; the glossary.
 """
 
 from __future__ import annotations
 
-from bench.report import glossary, tables, text
+from bench.report import glossary, tables, telemetry, text
 from bench.report.details import details_section
 from bench.report.plots import Plot
 from bench.report.results import ResultEntry
@@ -174,13 +174,15 @@ def compose(
     results_label: str,
 ) -> str:
     base_rows = baseline_rows(entries)
+    timelines = [p for p in plots if p.name.startswith("timeline-")]
     parts = [
         header(entries, results_label),
         summary(settings, base_rows, efficiencies),
         against_baseline(settings, base_rows),
-        plots_section(plots, plots_dir),
+        plots_section([p for p in plots if p not in timelines], plots_dir),
+        telemetry.section(entries, timelines, plots_dir),  # "" without telemetry
         invalid_section(entries),
         details_section(entries, analyses),
         glossary.render(_formulas(analyses)),
     ]
-    return "\n".join(parts).rstrip("\n") + "\n"
+    return "\n".join(p for p in parts if p).rstrip("\n") + "\n"

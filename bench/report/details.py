@@ -11,6 +11,7 @@ import html
 from bench.report import text
 from bench.report.results import ResultEntry
 from bench.report.rows import dig
+from bench.trust.verify import Verification
 
 MAX_FINDINGS = 20  # per result; `bench validate` lists them all
 
@@ -112,6 +113,17 @@ def _provenance_lines(doc: dict, analysis: dict | None) -> list[str]:
                 f"{_v(doc, 'server', 'self_report', 'simulator', 'seed', limit=20)}",
             )
         )
+    if isinstance(doc.get("sanity"), dict):
+        lines.append(
+            _kv(
+                "sanity",
+                f"{_v(doc, 'sanity', 'correct', limit=12)} of "
+                f"{_v(doc, 'sanity', 'questions', limit=12)} answers right (accuracy "
+                f"{_v(doc, 'sanity', 'accuracy', limit=12)}, minimum "
+                f"{_v(doc, 'sanity', 'min_accuracy', limit=12)}; seed "
+                f"{_v(doc, 'sanity', 'seed', limit=20)}, api {_v(doc, 'sanity', 'api', limit=20)})",
+            )
+        )
     if isinstance(doc.get("citation"), dict):
         lines.append(
             _kv(
@@ -126,10 +138,26 @@ def _provenance_lines(doc: dict, analysis: dict | None) -> list[str]:
     return lines
 
 
+def signature_line(trust: Verification) -> str:
+    """Who signed the result, or that nobody did, or why its verification failed."""
+    key = f" ({text.code(trust.key, 80)})" if trust.key else ""
+    if trust.status == "verified":
+        return f"signed by {text.inline(trust.signer, 120)}{key}, verified"
+    if trust.status == "unknown-signer":
+        return f"signed by a key not in allowed\\_signers{key}: signer unknown"
+    if trust.status == "failed":
+        return f"✗ verification failed: {text.inline(trust.note, 300)}"
+    if trust.status == "unchecked":
+        return f"signed, not checked here: {text.inline(trust.note, 200)}"
+    return "unsigned"
+
+
 def details_one(entry: ResultEntry, analysis: dict | None = None) -> list[str]:
     summary_text = html.escape(f"{entry.rid} · {entry.kind_label} · {text.clean(entry.link, 120)}")
     lines = [f'<a id="{entry.rid.lower()}"></a>', "<details>", f"<summary>{summary_text}</summary>"]
     lines += ["", _kv("file", f"{text.code(entry.link, 200)}, sha256 `{entry.sha256[:16]}…`")]
+    if entry.trust is not None:
+        lines.append(_kv("signature", signature_line(entry.trust)))
     if entry.doc is not None:
         lines += _provenance_lines(entry.doc, analysis)
     if entry.issues:

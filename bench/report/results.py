@@ -1,8 +1,9 @@
 """Loading result documents for the report: find, read, validate, label.
 
-The report reads result documents only (never raw records). Every document goes through
-the validator; a document that cannot be read at all becomes an invalid entry with the
-reason, so one bad file never hides the others and never stops the report.
+The report reads result documents only (of raw records it only hashes the files a
+document names, to verify them: `with_trust`). Every document goes through the validator;
+a document that cannot be read at all becomes an invalid entry with the reason, so one bad
+file never hides the others and never stops the report.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from bench.errors import InputError, UsageError
 from bench.jsonio import load_document, sha256_file
+from bench.trust.verify import ALLOWED_SIGNERS, Verification, verify_submission
 from bench.validate import validate_document
 
 # The article's `reported` baseline: the package's copy of the repository's
@@ -25,6 +27,8 @@ REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
 DEFAULT_BASELINE = REFERENCE_DIR / "article-qwen2-7b-atlas800t-sglang.json"
 
 KINDS = ("measured", "simulated", "reported")
+# `bench report`'s index of the results (bench.report.index): never a result document.
+INDEX_NAME = "index.json"
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class ResultEntry(HasIssues):
     issues: tuple[Issue, ...]
     is_baseline: bool = False
     in_results: bool = True  # False for the baseline when it was read from elsewhere
+    trust: Verification | None = None  # signature and records, for documents in the results
 
     @property
     def kind(self) -> str:
@@ -104,11 +109,15 @@ def find_result_files(results_dir: Path) -> list[Path]:
     """Every `*.json` under `results_dir`, in a fixed order (sorted POSIX relative paths).
 
     Symbolic links are skipped: a submission is a file, and a link could make the report
-    read (and quote from) a file outside the results.
+    read (and quote from) a file outside the results. So is `index.json`, the report's index.
     """
     if not results_dir.is_dir():
         raise UsageError(f"results directory not found: {results_dir}")
-    files = [p for p in results_dir.rglob("*.json") if p.is_file() and not p.is_symlink()]
+    files = [
+        p
+        for p in results_dir.rglob("*.json")
+        if p.is_file() and not p.is_symlink() and p.name != INDEX_NAME
+    ]
     return sorted(files, key=lambda p: p.relative_to(results_dir).as_posix())
 
 
@@ -161,7 +170,21 @@ def load_entries(
     first = shas.index(base_sha) if base_sha in shas else -1
     ordered += [(p, i == first, True) for i, p in enumerate(files)]
     entries = []
-    for i, (path, is_base, inside) in enumerate(ordered, start=1):
-        entry = read_entry(path, f"R{i}", report_dir, is_baseline=is_base)
-        entries.append(dataclasses.replace(entry, in_results=inside))
+    for path, is_base, inside in ordered:
+        entry = read_entry(path, f"R{len(entries) + 1}", report_dir, is_baseline=is_base)
+        if entry.doc is not None and "study_schema_version" in entry.doc:
+            continue  # a study's study.json: `bench report --results STUDY_DIR` reports it
+        entry = dataclasses.replace(entry, in_results=inside)
+        entries.append(with_trust(entry, results_dir / ALLOWED_SIGNERS) if inside else entry)
     return entries
+
+
+def with_trust(entry: ResultEntry, allowed_signers: Path) -> ResultEntry:
+    """The entry with its signature and records checked (`bench.trust.verify`); what fails
+    them is an error, so a submission failing verification is invalid and unranked."""
+    try:
+        trust = verify_submission(entry.path, allowed_signers, display=entry.link)
+    except InputError:
+        return entry  # unreadable: read_entry has said so
+    failed = tuple(Issue("error", "", failure) for failure in trust.failures)
+    return dataclasses.replace(entry, trust=trust, issues=entry.issues + failed)

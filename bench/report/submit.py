@@ -1,11 +1,15 @@
 """Filing a community result under results/, by convention and never over another file.
 
     results/<hardware>/<model>/<engine>/<date>-<submitter>-<short-hash>.json
+    results/<hardware>/<model>/<engine>/<records path the document names>   (its records)
+    results/<hardware>/<model>/<engine>/<date>-<submitter>-<short-hash>.json.sig  (--sign)
 
 Every component is a slug (lower-case ASCII letters, digits, `.`, `-`; never empty, never
 `.` or `..`), so a document cannot choose where it lands beyond its own directory. The
 file is copied byte for byte (the short hash is of those bytes) and created with an atomic
-create-if-absent, so an existing file is never replaced.
+create-if-absent, so an existing file is never replaced. Its records files go to the
+relative paths the document names (`bench.trust.filing`), so the document, and a signature
+of it, stay valid where they are filed.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from pathlib import Path
 from bench.errors import BenchError
 from bench.report.results import HasIssues, Issue, kind_of
 from bench.report.rows import dig
+from bench.trust.filing import RecordsCopy, create_all, inside, plan_records, records_refusal
+from bench.trust.verify import signature_path
 
 SLUG_LIMIT = 40
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -62,6 +68,7 @@ class Submission(HasIssues):
     kind: str
     issues: tuple[Issue, ...]
     data: bytes  # the file's bytes as validated
+    records: tuple[RecordsCopy, ...] = ()  # the records files it names, planned
 
 
 def plan(source: Path, results_dir: Path) -> Submission:
@@ -71,22 +78,24 @@ def plan(source: Path, results_dir: Path) -> Submission:
     A file that is not a readable JSON document raises InputError (one line).
     """
     from bench.jsonio import MAX_DOCUMENT_BYTES, parse_document
-    from bench.validate import validate_document
+    from bench.validate import file_findings, validate_document
 
     if not source.is_file():
         raise BenchError(f"result file not found: {source}")
     with source.open("rb") as f:
         data = f.read(MAX_DOCUMENT_BYTES + 1)
     doc = parse_document(data, str(source))
-    issues = tuple(
-        Issue(str(f.level), str(f.pointer), str(f.message))
-        for f in validate_document(doc, file=str(source))
-    )
+    findings = validate_document(doc, file=str(source))
+    findings += file_findings(doc, str(source), source.resolve().parent)
+    issues = tuple(Issue(str(f.level), str(f.pointer), str(f.message)) for f in findings)
     dest = results_dir / relative_destination(doc, hashlib.sha256(data).hexdigest())
-    return Submission(source, dest, kind_of(doc), issues, data)
+    records = plan_records(doc, source.resolve().parent, dest.parent)
+    return Submission(source, dest, kind_of(doc), issues, data, records)
 
 
-def refuse_reason(sub: Submission, *, allow_simulated: bool = False) -> str | None:
+def refuse_reason(
+    sub: Submission, *, allow_simulated: bool = False, signing: bool = False
+) -> str | None:
     """Why a submission cannot be filed, in one line; None when it can."""
     if sub.errors:
         n = len(sub.errors)
@@ -99,15 +108,24 @@ def refuse_reason(sub: Submission, *, allow_simulated: bool = False) -> str | No
         )
     if sub.destination.exists():
         return f"{sub.destination} already exists; not overwritten (was this result filed before?)"
-    return None
+    if signing and signature_path(sub.destination).exists():
+        return f"{signature_path(sub.destination)} already exists; not overwritten"
+    return records_refusal(sub.records, signing=signing)
 
 
-def file_submission(sub: Submission, results_dir: Path) -> Path:
-    """Create `sub.destination` with the submitted bytes; never replace an existing file."""
-    dest = sub.destination
-    root = results_dir.resolve()
-    if root not in dest.resolve().parents:
-        raise BenchError(f"refusing to write outside {results_dir}: {dest}")
-    from bench.jsonio import write_atomic
-
-    return write_atomic(dest, sub.data, overwrite=False)
+def file_submission(sub: Submission, results_dir: Path, signature: bytes | None = None) -> Path:
+    """Create the records files that are not filed yet, the signature (when given) and
+    `sub.destination` with the submitted bytes, in that order; never replace a file, and
+    remove what was created when any of it fails."""
+    files = [
+        (c.destination, c.data)
+        for c in sub.records
+        if c.status == "copy" and c.destination is not None and c.data is not None
+    ]
+    if signature is not None:
+        files.append((signature_path(sub.destination), signature))
+    files.append((sub.destination, sub.data))
+    for path, _data in files:
+        inside(path, results_dir)
+    create_all(files)
+    return sub.destination

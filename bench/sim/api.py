@@ -34,6 +34,7 @@ class GenSpec:
     temperature: float = 1.0
     prompt_key: int = 0  # CRC-32 of the prompt: what greedy output depends on
     prompt_ids: tuple[int, ...] = ()  # its token ids: what the prefix cache matches
+    sanity_answer: int | None = None  # a sanity question's answer (bench.sim.answers)
 
 
 def _int_field(value: object, name: str, minimum: int) -> int:

@@ -8,6 +8,8 @@ from pathlib import Path
 from bench.errors import UsageError
 from bench.sim import DEFAULT_PROFILE
 from bench.sim.faults import FaultConfig
+from bench.sim.launch import LaunchFlags
+from bench.sim.profile import SimProfile
 
 DEFAULT_SEED = 20240601  # fixed and recorded: the simulator never seeds from the clock
 
@@ -27,6 +29,8 @@ class SimConfig:
     log_file: Path | None = None
     ready_file: Path | None = None
     faults: FaultConfig = field(default_factory=FaultConfig)
+    npu_smi_dir: Path | None = None  # write a stand-in npu-smi for the simulated NPU here
+    launch: LaunchFlags = field(default_factory=LaunchFlags)  # SGLang's launch flags
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -39,3 +43,10 @@ class SimConfig:
             raise UsageError(f"--eos-rate must be in [0, 1], got {self.eos_rate}")
         if self.host not in ("127.0.0.1", "localhost", "::1", "0.0.0.0"):
             raise UsageError(f"--host must be a local address, got {self.host}")
+
+    def sim_profile(self) -> SimProfile:
+        """The profile as launched: read, then SGLang's launch flags applied and checked."""
+        from bench.sim.launch import configure
+        from bench.sim.profile import load_profile
+
+        return configure(load_profile(self.profile), self.launch)

@@ -8,7 +8,7 @@ silently fall back to a default.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
 from bench import strict_toml
@@ -23,6 +23,7 @@ class ModelSpec:
     dtype: str
     param_count: int
     num_layers: int
+    num_attention_heads: int
     num_kv_heads: int
     head_dim: int
     kv_dtype_bytes: int
@@ -31,7 +32,17 @@ class ModelSpec:
     @property
     def kv_bytes_per_token(self) -> int:
         """K and V, every layer: 2 x layers x kv_heads x head_dim x bytes (57,344 for Qwen2-7B)."""
-        return 2 * self.num_layers * self.num_kv_heads * self.head_dim * self.kv_dtype_bytes
+        return self.kv_bytes_per_token_per_rank(1)
+
+    def kv_bytes_per_token_per_rank(self, tp_size: int) -> int:
+        """One rank's KV bytes per token: its share of the KV heads, at least one (SGLang's
+        `get_num_kv_heads`: `max(1, kv_heads // tp)`; fewer heads than ranks are replicated)."""
+        heads = max(1, self.num_kv_heads // tp_size)
+        return 2 * self.num_layers * heads * self.head_dim * self.kv_dtype_bytes
+
+    @property
+    def hidden_size(self) -> int:
+        return self.num_attention_heads * self.head_dim
 
     @property
     def weight_bytes(self) -> int:
@@ -43,6 +54,7 @@ class DeviceSpec:
     name: str
     hbm_gib: float
     runtime_reserved_gib: float
+    count: int  # NPUs on one host: the most a tensor-parallel group can span here
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,10 @@ class ServerSpec:
     attention_backend: str
     chunked_prefill_size: int
     max_prefill_tokens: int
+    # Optional in a profile (and None there): set by `bench sim --max-running-requests`,
+    # `--model-path`, as SGLang's launch flags of the same names.
+    max_running_requests: int | None = None
+    model_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,8 @@ class TimingSpec:
     decode_base_s: float
     decode_s_per_seq: float
     decode_s_per_context_token: float
+    allreduce_s: float  # latency of one all-reduce between tensor-parallel ranks
+    allreduce_bytes_per_s: float  # its bus bandwidth (ring: 2 (tp - 1) / tp of the bytes)
 
 
 @dataclass(frozen=True)
@@ -102,8 +120,10 @@ def _section(raw: dict, name: str, cls: type, file: Path):
         raise InputError(f"{where}: missing table [{name}]")
     values = strict_toml.check_types(table, strict_toml.field_types(cls), where, f"[{name}]")
     for f in fields(cls):
-        if f.name not in values:
+        if f.name not in values and f.default is MISSING:
             raise InputError(f"{where}: missing key {f.name} in [{name}]")
+        if f.name not in values:
+            continue
         if isinstance(values[f.name], int | float) and values[f.name] < 0:
             raise InputError(f"{where}: [{name}] {f.name} must not be negative")
     return cls(**values)

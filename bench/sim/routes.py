@@ -19,14 +19,14 @@ import uuid
 
 from aiohttp import web
 
-from bench.sim import model, startup, wire
+from bench.sim import answers, model, startup, wire
 from bench.sim.api import ApiError, GenSpec, parse
 from bench.sim.config import SimConfig
 from bench.sim.faults import RequestFaults, decide
 from bench.sim.groundtruth import GroundTruthWriter
-from bench.sim.profile import load_profile
 from bench.sim.scheduler import Scheduler, SimRequest
 from bench.sim.streaming import stream_reply
+from bench.sim.telemetry_routes import add_telemetry_routes
 from bench.sim.tokens import load_token_source
 
 _POOL_SIZE = 1 << 16
@@ -64,7 +64,7 @@ class SimState:
         from bench.sim import tokenizer_dir
 
         self.config = config
-        self.profile = load_profile(config.profile)
+        self.profile = config.sim_profile()
         self.plan = model.memory_plan(self.profile)
         self.tokens = load_token_source(config.tokenizer or tokenizer_dir())
         rng = random.Random(config.seed)
@@ -99,6 +99,7 @@ class SimState:
         app.router.add_get("/server_info", self.server_info)
         app.router.add_get("/get_model_info", self.model_info)
         app.router.add_route("*", "/flush_cache", self.flush_cache)
+        add_telemetry_routes(app, self)  # GET /metrics and /_sim/npu
         return app
 
     def _endpoint(self, endpoint: str):
@@ -191,6 +192,12 @@ class SimState:
             return decided
         faults, rid, truth = decided
         req = self._engine_request(spec, index)
+        if spec.sanity_answer is not None:  # the one special case: see bench.sim.answers
+            text = answers.answer_text(
+                spec.sanity_answer, garbage=faults.garbage, seed=self.config.seed, index=index
+            )
+            req = answers.answering(req, text, self.tokens, ignore_eos=spec.ignore_eos)
+            truth["answer"] = text
         encoder = wire.Encoder.for_request(endpoint, rid, spec.model, spec.prompt_tokens)
         try:
             if faults.stall_s:
@@ -225,6 +232,8 @@ class SimState:
             )
         except ApiError as exc:
             return _error(exc.status, str(exc), exc.err_type)
+        answer = answers.sanity_answer(endpoint, body, spec.temperature)
+        spec = dataclasses.replace(spec, sanity_answer=answer)
         if spec.prompt_tokens + spec.max_new_tokens > self.scheduler.pool_tokens:
             return _error(
                 400,
@@ -247,6 +256,8 @@ class SimState:
         faults = decide(self.config.faults, self.config.seed, index)
         if faults.burst and not spec.stream:  # a reply sent whole is whole anyway
             faults = dataclasses.replace(faults, burst=False)
+        if faults.garbage and spec.sanity_answer is None:  # filler is no answer to get wrong
+            faults = dataclasses.replace(faults, garbage=False)
         rid = uuid.UUID(
             int=random.Random(f"{self.config.seed}/id/{index}").getrandbits(128), version=4
         ).hex

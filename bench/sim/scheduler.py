@@ -26,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bench.sim import model
 from bench.sim.profile import SimProfile
@@ -100,6 +101,8 @@ class Scheduler:
         self.log: Callable[[str], None] | None = None
         self.decode_log_interval = 40  # SGLang's default --decode-log-interval
         self._decode_window = [0, 0, 0.0]  # steps, tokens, simulated seconds
+        # told of each request's first token and of its leaving the engine (bench.sim.metrics)
+        self.observer: Any = None
 
     # -- requests -------------------------------------------------------------------------
     def submit(self, req: SimRequest) -> None:
@@ -111,6 +114,8 @@ class Scheduler:
         if req.done:
             return
         req.finish_reason = "abort"
+        if self.observer is not None:
+            self.observer.finished(req)
         if req in self.running:
             self.running.remove(req)
             self._release(req)
@@ -292,8 +297,12 @@ class Scheduler:
 
     def _emit(self, req: SimRequest) -> None:
         req.generated += 1
+        if req.generated == 1 and self.observer is not None:
+            self.observer.first_token(req)
         if req.generated >= req.target:
             req.finish_reason = "length" if req.generated >= req.max_new_tokens else "stop"
+            if self.observer is not None:
+                self.observer.finished(req)
             self.running.remove(req)
             self._cache(req, req.prompt_ids + req.token_ids[: req.generated - 1])
             self._release(req)

@@ -49,6 +49,10 @@ class _Running:
     async def start(cls, config: SimConfig, log_to_stderr: bool) -> _Running:
         state = SimState(config)
         try:
+            if config.npu_smi_dir is not None:
+                from bench.sim.npu_smi import prepare_directory
+
+                prepare_directory(config.npu_smi_dir)
             sink = LogSink(config.log_file, log_to_stderr)
         except BenchError:
             state.truth.close()
@@ -80,6 +84,10 @@ class _Running:
         state.scheduler.log = sink.message
         state.log_sink = sink
         task = asyncio.get_running_loop().create_task(state.scheduler.run())
+        if config.npu_smi_dir is not None:
+            from bench.sim.npu_smi import write_executable
+
+            write_executable(config.npu_smi_dir, f"http://{_url_host(config.host)}:{state.port}")
         if config.ready_file is not None:
             from bench.jsonio import write_json_atomic
 

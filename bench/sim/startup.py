@@ -59,7 +59,7 @@ def server_args(
     s = profile.server
     m = profile.model
     return {
-        "model_path": m.served_model_name,
+        "model_path": s.model_path or m.served_model_name,
         "tokenizer_path": tokenizer_path,
         "served_model_name": m.served_model_name,
         "host": host,
@@ -70,7 +70,7 @@ def server_args(
         "device": "npu",
         "attention_backend": s.attention_backend,
         "mem_fraction_static": s.mem_fraction_static,
-        "max_running_requests": None,
+        "max_running_requests": s.max_running_requests,
         "max_queued_requests": None,
         "chunked_prefill_size": s.chunked_prefill_size,
         "max_prefill_tokens": s.max_prefill_tokens,

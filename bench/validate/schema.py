@@ -79,3 +79,18 @@ def schema_issues(doc: Any) -> list[Issue]:
         error = _most_specific(error)
         out.append(Issue(pointer(*error.absolute_path), _message(error)))
     return sorted(set(out), key=lambda i: (i.pointer, i.message))
+
+
+def issues_against(schema: dict[str, Any], doc: Any) -> list[Issue]:
+    """Schema issues of `doc` against another schema of the kit (the study document's),
+    reported as `schema_issues` reports them."""
+    import jsonschema
+
+    checker = jsonschema.FormatChecker()
+    checker.checks("date-time")(_is_rfc3339_datetime)
+    validator = jsonschema.Draft202012Validator(schema, format_checker=checker)
+    out = []
+    for error in validator.iter_errors(doc):
+        error = _most_specific(error)
+        out.append(Issue(pointer(*error.absolute_path), _message(error)))
+    return sorted(set(out), key=lambda i: (i.pointer, i.message))

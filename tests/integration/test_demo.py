@@ -68,6 +68,13 @@ def test_demo_ends_with_a_report_whose_numbers_are_labelled_simulated(tmp_path):
     result = next(report.parent.glob("results/demo-quick.json"))
     document = json.loads(result.read_text(encoding="utf-8"))
     assert document["kind"] == "simulated"
+    # telemetry from the simulated NPU's npu-smi and the simulator's /metrics, labelled so
+    for run in document["measurements"]["throughput"] + document["measurements"]["latency"]:
+        assert run["telemetry"]["source"] == "simulated" and run["telemetry"]["sample_count"] > 0
+        assert run["server_metrics"]["generation_tokens"] == run["metrics"]["total_output_tokens"]
+    text = report.read_text(encoding="utf-8")
+    assert "## Telemetry" in text and "timeline-R" in text
+    assert all(p.is_file() for p in report.parent.glob("REPORT-plots/timeline-R*.png"))
     validate = subprocess.run(
         [sys.executable, "-m", "bench", "validate", str(result)],
         capture_output=True,

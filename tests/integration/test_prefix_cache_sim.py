@@ -180,6 +180,11 @@ def test_bench_run_of_both_workloads_gives_a_valid_document(tmp_path, capsys):
     assert gsp["workload"]["dataset"] == "generated-shared-prefix"
     assert gsp["workload"]["input_len"] is None and gsp["workload"]["num_prompts"] == 6
     assert gsp["metrics"]["cached_prompt_tokens"] > 0
+    # the simulator's /metrics counts the same hits as the replies' usage, to the token
+    for run in (gsp, mt):
+        server, client = run["server_metrics"], run["metrics"]
+        assert server["cached_tokens"] == client["cached_prompt_tokens"] > 0
+        assert server["prompt_tokens"] == client["total_input_tokens"]
     assert mt["workload"]["mt_num_turns"] == 3 and len(mt["metrics"]["per_turn"]) == 3
     # a changed record is caught: the cached tokens are recomputed from the records
     records = out.with_name("doc.records") / "gsp.jsonl"

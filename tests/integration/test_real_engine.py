@@ -34,6 +34,7 @@ import pytest
 from bench.cli import main
 from bench.jsonio import load_document
 from bench.records import read_records
+from bench.sanity_records import read_sanity_records
 from bench.sim import tokenizer_dir
 from bench.validate import validate_file
 from bench.workload.dataset import load_tokenizer, random_prompts
@@ -234,6 +235,17 @@ def test_bench_run_writes_a_valid_measured_document(engine, tmp_path, capsys):
         assert (metrics["total_input_tokens"], metrics["total_output_tokens"]) == (n_in, n_out)
         assert metrics["token_counts"]["input_source"] == "server_usage"
         assert metrics["token_counts"]["requests_with_mismatch"] == 0
+        # llama.cpp's own counters over the measured window: prompt tokens processed plus
+        # those reused from its prompt cache (the chat template's), and tokens predicted
+        server = runs[name]["server_metrics"]
+        assert (server["engine"], server["window"], server["reason"]) == (
+            "llama.cpp",
+            "measured",
+            None,
+        )
+        assert (server["prompt_tokens"], server["generation_tokens"]) == (n_in, n_out)
+        assert server["requests"] is None and server["mean_ttft_ms"] is None  # not exposed
+        assert runs[name]["telemetry"]["source"] == "npu-smi"  # none here: a reason, no samples
 
 
 def test_behind_a_buffering_proxy_the_document_is_valid_and_says_replies_came_whole(
@@ -262,6 +274,58 @@ def test_behind_a_buffering_proxy_the_document_is_valid_and_says_replies_came_wh
             assert warned[f"{where}/tpot_ms/median"].startswith(
                 f"tpot_ms median is 0 ms: {replies} of {replies} replies arrived in one read"
             )
+
+
+def test_a_real_engine_answering_garbage_fails_the_sanity_check(engine, tmp_path, capsys):
+    # Random weights: fast, and nonsense. Only whole words can win its output projection, so
+    # no reply holds a number: every answer is wrong, and the result says so.
+    out = tmp_path / "sanity.json"
+    code = main(["sanity", "--base-url", engine, "--questions", "5", "--max-tokens", "8",
+                 "--timeout", "60", "--out", str(out)])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 1 and "sanity: 0 of 5 answers right" in printed
+    records = read_sanity_records(tmp_path / "sanity.records.jsonl")
+    assert [r.reason for r in records] == ["no number in the reply"] * 5
+    assert all(r.reply and r.completion_tokens == 8 and r.error_kind is None for r in records)
+
+
+SANITY_PROFILE = """
+[profile]
+name = "real-engine-sanity"
+description = "one small latency run, then the sanity check"
+
+[[latency]]
+name = "latency"
+input_len = 32
+output_len = 8
+runs = 2
+warmup = 1
+timeout_s = 60
+
+[[sanity]]
+questions = 5
+max_tokens = 8
+"""
+
+
+def test_a_real_engine_answering_garbage_gives_an_invalid_measured_document(
+    engine, tmp_path, capsys
+):
+    profile = tmp_path / "sanity.toml"
+    profile.write_text(SANITY_PROFILE)
+    out = tmp_path / "doc.json"
+    code = main(["run", "--profile", str(profile), "--base-url", engine, "--tokenizer",
+                 TOKENIZER, "--submitter", "test", "--out", str(out)])  # fmt: skip
+    assert code == 1 and out.exists()
+    doc = load_document(out)
+    assert doc["kind"] == "measured" and doc["sanity"]["accuracy"] == 0.0
+    assert doc["measurements"]["latency"][0]["metrics"]["requests_completed"] == 2  # it is fast
+    errors = [f"{f.pointer}: {f.message}" for f in validate_file(out) if f.level == "error"]
+    assert errors == [
+        "/sanity/accuracy: the server's answers were wrong: 0 of 5 sanity questions answered "
+        "right, accuracy 0 is below min_accuracy 0.8; a fast result with wrong answers is not "
+        "ranked"
+    ]
 
 
 def test_a_shared_prefix_run_reports_the_engines_prompt_cache_hits(engine, tmp_path, capsys):

@@ -102,6 +102,14 @@ def test_seed_as_written_profile_runs_the_article_command_and_validates(sim, tmp
     assert run["workload"]["num_prompts"] == 12  # what the local file held, not 200
     assert "ShareGPT" in run["notes"]
     assert any("sglang.bench_serving" in c for c in doc["provenance"]["commands"])
+    # the kit cannot hook bench_serving's warm-up: the server's deltas run from before it
+    # starts to after it ends, its one warm-up request inside, and they say so
+    server = run["server_metrics"]
+    assert server["window"] == "whole_run" and server["reason"] is None
+    assert server["requests"] == run["metrics"]["requests_completed"] + 1
+    assert server["generation_tokens"] > run["metrics"]["total_output_tokens"]
+    assert any("warm-up" in note for note in server["notes"])
+    assert run["telemetry"]["energy_j"] is None  # no npu-smi here, and no kit-clock window
 
 
 def test_a_dead_server_fails_with_the_log_named(tmp_path):

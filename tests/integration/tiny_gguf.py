@@ -25,7 +25,11 @@ N_FF = 128
 N_CTX = 2048
 
 
-def build_tiny_gguf(path: Path, seed: int = 0) -> Path:
+def build_tiny_gguf(
+    path: Path, seed: int = 0, n_embd: int = N_EMBD, n_layers: int = N_LAYERS, n_ff: int = N_FF
+) -> Path:
+    """The model at `path`. Larger `n_embd`/`n_layers`/`n_ff` make each token cost more, so
+    a stream's tokens arrive apart (the default model streams a short reply in one read)."""
     import gguf
 
     spec = json.loads((tokenizer_dir() / "tokenizer.json").read_text())
@@ -45,12 +49,12 @@ def build_tiny_gguf(path: Path, seed: int = 0) -> Path:
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_name("bench-kit tiny random llama (test only)")
     writer.add_context_length(N_CTX)
-    writer.add_embedding_length(N_EMBD)
-    writer.add_block_count(N_LAYERS)
-    writer.add_feed_forward_length(N_FF)
+    writer.add_embedding_length(n_embd)
+    writer.add_block_count(n_layers)
+    writer.add_feed_forward_length(n_ff)
     writer.add_head_count(N_HEADS)
     writer.add_head_count_kv(N_HEADS)
-    writer.add_rope_dimension_count(N_EMBD // N_HEADS)
+    writer.add_rope_dimension_count(n_embd // N_HEADS)
     writer.add_layer_norm_rms_eps(1e-5)
     writer.add_file_type(gguf.LlamaFileType.ALL_F32)
     writer.add_tokenizer_model("gpt2")
@@ -67,19 +71,19 @@ def build_tiny_gguf(path: Path, seed: int = 0) -> Path:
     def weight(*shape: int) -> np.ndarray:
         return (rng.standard_normal(shape) * 0.02).astype(np.float32)
 
-    ones = np.ones(N_EMBD, dtype=np.float32)
+    ones = np.ones(n_embd, dtype=np.float32)
     words = [i for text, i in vocab.items() if _whole_word(text)]
-    output = np.zeros((n_vocab, N_EMBD), dtype=np.float32)
-    output[words] = rng.standard_normal((len(words), N_EMBD)).astype(np.float32)
-    writer.add_tensor("token_embd.weight", weight(n_vocab, N_EMBD))
-    for b in range(N_LAYERS):
+    output = np.zeros((n_vocab, n_embd), dtype=np.float32)
+    output[words] = rng.standard_normal((len(words), n_embd)).astype(np.float32)
+    writer.add_tensor("token_embd.weight", weight(n_vocab, n_embd))
+    for b in range(n_layers):
         writer.add_tensor(f"blk.{b}.attn_norm.weight", ones)
         for name in ("attn_q", "attn_k", "attn_v", "attn_output"):
-            writer.add_tensor(f"blk.{b}.{name}.weight", weight(N_EMBD, N_EMBD))
+            writer.add_tensor(f"blk.{b}.{name}.weight", weight(n_embd, n_embd))
         writer.add_tensor(f"blk.{b}.ffn_norm.weight", ones)
-        writer.add_tensor(f"blk.{b}.ffn_gate.weight", weight(N_FF, N_EMBD))
-        writer.add_tensor(f"blk.{b}.ffn_up.weight", weight(N_FF, N_EMBD))
-        writer.add_tensor(f"blk.{b}.ffn_down.weight", weight(N_EMBD, N_FF))
+        writer.add_tensor(f"blk.{b}.ffn_gate.weight", weight(n_ff, n_embd))
+        writer.add_tensor(f"blk.{b}.ffn_up.weight", weight(n_ff, n_embd))
+        writer.add_tensor(f"blk.{b}.ffn_down.weight", weight(n_embd, n_ff))
     writer.add_tensor("output_norm.weight", ones)
     writer.add_tensor("output.weight", output)
     writer.write_header_to_file()

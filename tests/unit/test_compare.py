@@ -22,7 +22,7 @@ def test_same_setup_at_half_the_speed_gives_half_the_throughput(tmp_path, capsys
     assert _row(out, "output tok/s") == ["output tok/s", "913.0", "456.5", "0.50×"]
     assert _row(out, "TTFT p50 ms")[3] == "1.00×"
     assert "## Settings that differ\n\nNone." in out
-    assert f"**A** (measured, valid, 2 warnings): `{a}`" in out
+    assert f"**A** (measured, valid, 4 warnings): `{a}`" in out
 
 
 def test_settings_that_differ_are_listed_with_both_values(tmp_path, capsys):

@@ -82,6 +82,11 @@ def test_make_n_all_prints_the_pipeline_in_order_with_real_sglang_flags():
     assert "--device npu --tp-size 1 --mem-fraction-static 0.9" in out
 
 
+def test_bench_samples_the_npus_with_the_npu_smi_make_was_given():
+    out = make("-n", "bench", "NPU_SMI=/opt/driver/npu-smi", "RUN_NAME=t").stdout
+    assert "-m bench run --profile seed" in out and "--npu-smi /opt/driver/npu-smi" in out
+
+
 def test_down_runs_also_when_a_step_fails():
     recipe = (REPO / "Makefile").read_text().split("\nall:", 1)[1].split("\n.PHONY", 1)[0]
     assert "|| status=$$?" in recipe

@@ -27,6 +27,7 @@ def test_the_package_copies_match_the_top_level_files(tool):
         "bench/profiles/quick.toml",
         "bench/data/reference/article-qwen2-7b-atlas800t-sglang.json",
         "bench/validate/result.schema.json",
+        "bench/study/study.schema.json",
     } <= copies
 
 
@@ -39,6 +40,10 @@ def test_the_copies_are_what_the_kit_reads():
     assert PROFILES_DIR == REPO / "bench" / "profiles"
     assert SCHEMA_PATH.resolve() == REPO / "bench" / "validate" / "result.schema.json"
     assert not SCHEMA_PATH.is_symlink()
+    from bench.study.validate import SCHEMA_PATH as STUDY_SCHEMA
+
+    assert STUDY_SCHEMA == REPO / "bench" / "study" / "study.schema.json"
+    assert not STUDY_SCHEMA.is_symlink()
     reference = REPO / "results" / "reference" / "article-qwen2-7b-atlas800t-sglang.json"
     assert DEFAULT_BASELINE.read_bytes() == reference.read_bytes()
 

@@ -161,13 +161,13 @@ def test_invalid_result_is_listed_apart_with_its_findings_and_not_ranked(results
 
 def test_warnings_are_marked_beside_the_result_and_listed_in_its_details(tmp_path):
     directory = tmp_path / "results"
-    docs.write(directory, "a-warned.json", docs.measured())  # records without sha256: 2 warnings
-    docs.write(
-        directory, "b-clean.json", docs.with_records_hashes(docs.slower(docs.measured(), 0.5))
-    )
+    # records without sha256, no image digest, no model revision: 4 warnings
+    docs.write(directory, "a-warned.json", docs.measured())
+    clean = docs.with_provenance(docs.with_records_hashes(docs.slower(docs.measured(), 0.5)))
+    docs.write(directory, "b-clean.json", clean)
     md = _report(directory, None).markdown
     rows = _tables(_section(md, "Summary by setting"))[0][2:]
-    assert "[R1]" in rows[0] and re.search(r"\| ⚠ 2 +\|$", rows[0])
+    assert "[R1]" in rows[0] and re.search(r"\| ⚠ 4 +\|$", rows[0])
     assert "[R2]" in rows[1] and re.search(r"\| ✓ +\|$", rows[1])
     details = _section(md, "Details and provenance")
     assert details.count("⚠ warning `/measurements/") == 2

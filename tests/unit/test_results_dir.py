@@ -6,12 +6,14 @@ import hashlib
 from pathlib import Path
 
 from bench.jsonio import load_document
+from bench.report.results import find_result_files
 from bench.report.submit import relative_destination
 from bench.validate import validate_file
 
 
 def _documents(results: Path) -> list[Path]:
-    return sorted(p for p in results.rglob("*.json") if p.is_file())
+    """Every result document (not index.json, which `bench report` writes)."""
+    return find_result_files(results)
 
 
 def test_every_result_is_valid(repo):

@@ -74,7 +74,7 @@ def test_the_attention_costs_the_same_flops_rate_as_the_weights(profile):
     # [timing]'s comment: 2 x params FLOP per token, 4 x layers x hidden FLOP per pair, one E
     t, m = profile.timing, profile.model
     per_token_flops = 2 * m.param_count
-    per_pair_flops = 4 * m.num_layers * 3584  # Qwen2-7B: 28 heads x 128 = hidden 3584
+    per_pair_flops = 4 * m.num_layers * m.num_attention_heads * m.head_dim  # 4 x 28 x 3584
     rate_tokens = per_token_flops / t.prefill_s_per_token
     rate_pairs = per_pair_flops / t.prefill_s_per_attention_pair
     assert rate_pairs == pytest.approx(rate_tokens, rel=1e-3)

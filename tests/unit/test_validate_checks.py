@@ -21,6 +21,7 @@ from bench.validate import (
     checks_document,
     checks_latency,
     checks_memory,
+    checks_sanity,
     checks_throughput,
     validate_document,
 )
@@ -214,6 +215,12 @@ CASES = [
      {f"{SIM_T}/workload_as_described": {"dataset": "random", "input_len": 1024,
                                          "num_prompts": 200}},
      f"{SIM_T}/workload_as_described/input_len", "described input_len 1024, but the commands"),
+    (checks_sanity.check_sanity_counts, "measured_valid",
+     {"/sanity": {"questions": 20, "correct": 17, "accuracy": 0.9, "min_accuracy": 0.8}},
+     "/sanity/accuracy", "accuracy 0.9 but correct / questions = 17 / 20 = 0.85"),
+    (checks_sanity.check_sanity_accuracy, "simulated_valid",
+     {"/sanity": {"questions": 20, "correct": 1, "accuracy": 0.05, "min_accuracy": 0.8}},
+     "/sanity/accuracy", "the server's answers were wrong: 1 of 20 sanity questions"),
 ]  # fmt: skip
 
 

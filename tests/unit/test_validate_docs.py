@@ -33,6 +33,8 @@ ROWS = {
     "check_described_workload_matches": "described workload",
     "check_zero_tpot_has_delivery_evidence": "delivery",
     "check_prefix_cache_figures": "prefix cache",
+    "check_sanity_counts": "sanity counts",
+    "check_sanity_accuracy": "sanity accuracy",
 }
 
 
