@@ -26,6 +26,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("latency", "bench.cli.latency", "measure single-request TTFT/TPOT with the OpenAI SDK"),
     ("selftest", "bench.cli.selftest", "measure the client's own error against the simulator"),
     ("study", "bench.cli.study", "run a study: configurations x loads x repeats, with confidence"),
+    ("slo", "bench.cli.slo", "find the most load a running server takes within an SLO"),
     ("sim", "bench.cli.sim", "start the simulated SGLang-on-Atlas server"),
     ("memory", "bench.cli.memory", "read and reconcile device memory (log, npu-smi, model)"),
     ("env", "bench.cli.env", "capture the system and software environment"),
