@@ -68,7 +68,8 @@ def welch(label: str, better: str, a: Sequence[float], b: Sequence[float]) -> Di
     ma, mb = float(xa.mean()), float(xb.mean())
     va, vb = float(xa.var(ddof=1)), float(xb.var(ddof=1))
     diff = mb - ma
-    if va == 0 and vb == 0:  # no spread on either side: the difference is what it is
+    if len(set(xa.tolist())) == 1 and len(set(xb.tolist())) == 1:  # no spread on either side
+        va = vb = 0.0
         p = 1.0 if diff == 0 else 0.0
         low = high = diff
         t_crit = 0.0
@@ -143,6 +144,8 @@ def _p(p: float) -> str:
 def _counts(d: Difference) -> str:
     if d.method == "welch":
         runs = f"{d.n_a} repeats each" if d.n_a == d.n_b else f"{d.n_a} and {d.n_b} repeats"
+        if d.diff_low == d.diff_high:  # no spread on either side: nothing to test
+            return f"no spread within either side, {runs}"
         return f"{_p(d.p_value or 0.0)}, Welch's t-test, {runs}"
     return f"bootstrap over {d.n_a} and {d.n_b} requests of one run each"
 
@@ -151,6 +154,8 @@ def sentence(d: Difference) -> str:
     """The verdict in words, B against A."""
     if d.pct is None:
         change = f"B - A = {d.diff:.4g} (95% CI {d.diff_low:.4g} to {d.diff_high:.4g})"
+    elif d.pct == 0:
+        change = f"no different (95% CI {d.pct_low:.1f} to {d.pct_high:.1f}%)"
     else:
         word = "higher" if d.pct > 0 else "lower"
         low, high = (d.pct_low, d.pct_high) if d.pct > 0 else (-d.pct_high, -d.pct_low)

@@ -70,7 +70,8 @@ class Runner:
     """A server of `slots` slots meets the SLO at loads up to 3 x slots: below, p99 TTFT
     100 ms and every request good; above, 900 ms and 70% good."""
 
-    def __init__(self, launcher: Launcher, interrupt_after: int = 0):
+    def __init__(self, launcher: Launcher, interrupt_after: int = 0, limit=lambda s: 3 * s):
+        self.limit = limit
         self.launcher = launcher
         self.interrupt_after = interrupt_after
         self.ran: list[tuple[int, float, int]] = []
@@ -87,7 +88,7 @@ class Runner:
         self.ran.append((slots, load, job.repeat))
         job.path.write_text(json.dumps({"slots": slots, "load": load}))
         headline = dict.fromkeys(HEADLINE_METRICS)
-        headline["output_throughput_tok_s"] = 10.0 * min(load, 3 * slots)
+        headline["output_throughput_tok_s"] = 10.0 * min(load, self.limit(slots))
         return RepeatResult(job.path, sha256_file(job.path), True, (), headline, 100, 0, {})
 
     def recall(self, path):
@@ -95,8 +96,8 @@ class Runner:
 
     def facts(self, path: Path, slo) -> RunFacts:
         data = json.loads(path.read_text())
-        ok = data["load"] <= 3 * data["slots"]
-        tput = 10.0 * min(data["load"], 3 * data["slots"])
+        ok = data["load"] <= self.limit(data["slots"])
+        tput = 10.0 * min(data["load"], self.limit(data["slots"]))
         return RunFacts(
             {"ttft_p99_ms": 100.0 if ok else 900.0}, 100, 0, 100 if ok else 70, 10.0, tput, tput
         )
@@ -239,3 +240,54 @@ def test_a_study_without_search_is_unchanged():
         updated_utc="2025-01-01T00:00:00Z", study_file={"path": None, "sha256": None},
         provenance={},
     )  # fmt: skip
+
+
+def test_the_validator_replays_the_search_and_recomputes_its_answer(tmp_path):
+    import copy
+
+    doc, _ = run(tmp_path, study())
+    assert study_issues(doc) == []
+    wrong = copy.deepcopy(doc)
+    wrong["search"][0]["largest_passing"] = 7
+    assert [(i.pointer, i.message) for i in study_issues(wrong)] == [
+        ("/search/0/largest_passing", "is not what the search's recorded runs give")
+    ]
+    wrong = copy.deepcopy(doc)  # a run's facts changed: its load now passes where it failed
+    probe8 = next(p for p in wrong["search"][0]["probes"] if p["load"] == 8)
+    probe8["runs"][0]["slo"]["statistics"]["ttft_p99_ms"] = 100.0
+    probe8["runs"][0]["slo"]["requests_good"] = 100
+    messages = [i.message for i in study_issues(wrong)]
+    assert "run 5 is at load 6, but the search asks load 16 after the runs before it" in messages
+    wrong = copy.deepcopy(doc)
+    wrong["search"][0]["probes"][-1]["runs"].pop()  # the last confirmation run is gone
+    for r in wrong["search"][0]["probes"][-1]["runs"]:
+        r["seq"] = min(r["seq"], 7)
+    pointers = [i.pointer for i in study_issues(wrong)]
+    assert "/search/0/status" in pointers  # done, but the search asks for that run
+
+
+def test_search_csv_has_one_row_per_run_in_order(tmp_path):
+    _doc, _ = run(tmp_path, study(grid__slots=[2]))
+    rows = (tmp_path / "search.csv").read_text().splitlines()
+    assert rows[0].startswith("configuration,workload,axis,seq,load,repeat,cell_id,verdict,")
+    assert [r.split(",")[4] for r in rows[1:]] == ["1", "2", "4", "8", "6", "7", "6", "7"]
+    assert [r.split(",")[7] for r in rows[1:]][-2:] == ["pass", "fail"]
+
+
+def test_the_report_ranks_configurations_by_load_under_the_slo_with_ties(tmp_path):
+    from bench.study.report import build_study_report
+
+    launcher = Launcher()
+    limits = {2: 6, 8: 6, 16: 40}  # two configurations alike, one far ahead
+    runner = Runner(launcher, limit=lambda s: limits[s])
+    doc, _ = run(tmp_path, study(grid__slots=[2, 8, 16]), launcher, runner)
+    report = build_study_report(doc, tmp_path, tmp_path / "REPORT.md", [])
+    text = report.markdown
+    assert "### The most load under the SLO (ttft\\_p99\\_ms=500, attainment=0.9)" in text
+    rows = [line for line in text.splitlines() if line.startswith("| 1 ") or "(tie: " in line]
+    assert rows[0].startswith("| 1 | C3 | 40 | 44 | 10.000 | 1.000 | 400.0 |")
+    assert "| 2 (tie: C2) | C1 | 6 | 7 |" in text and "| 2 (tie: C1) | C2 | 6 | 7 |" in text
+    (plot,) = [p for p in report.plots if p.name == "goodput-vs-load-1.png"]
+    assert plot.png.startswith(b"\x89PNG")
+    again = build_study_report(doc, tmp_path, tmp_path / "REPORT.md", [])
+    assert again.markdown == text and again.plots[0].png == plot.png  # deterministic
