@@ -157,8 +157,9 @@ def run(args: argparse.Namespace) -> int:
         raise
     doc = outcome.document
     entry = doc["search"][0]
-    for line in answer_lines(entry, _speed(out, entry)):
-        print(line)
+    if entry["status"] == "done":
+        for line in answer_lines(entry, _speed(out, entry)):
+            print(line)
     print(f"study document: {outcome.path}; one row per run: {out / 'search.csv'}")
     print(f"report: python -m bench report --results {out}")
     if outcome.failed_cells:
