@@ -36,7 +36,11 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("report", "bench.cli.report", "aggregate result documents into a Markdown report"),
     ("submit", "bench.cli.submit", "validate a result and file it under results/"),
     ("verify", "bench.cli.verify", "check a signed result: its SSH signature and records hashes"),
-    ("compare", "bench.cli.compare", "compare two result documents side by side"),
+    (
+        "compare",
+        "bench.cli.compare",
+        "compare two results side by side, and whether each difference is real",
+    ),
 ]
 
 
