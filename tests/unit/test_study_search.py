@@ -291,3 +291,11 @@ def test_the_report_ranks_configurations_by_load_under_the_slo_with_ties(tmp_pat
     assert plot.png.startswith(b"\x89PNG")
     again = build_study_report(doc, tmp_path, tmp_path / "REPORT.md", [])
     assert again.markdown == text and again.plots[0].png == plot.png  # deterministic
+
+
+def test_the_shipped_slo_study_searches_concurrency_on_the_simulator():
+    from bench.study.spec import load_study
+
+    s = load_study(Path(__file__).resolve().parents[2] / "studies" / "slo-sim.toml")
+    assert s.search.axis == "max_concurrency" and s.search.slo.bounds == (("ttft_p99_ms", 60.0),)
+    assert plan_cells(s) == [] and s.load.prompts_at(8) == 32
