@@ -191,8 +191,11 @@ def compare_sides(a: Side, b: Side) -> str:
     tested = []
     for ra, rb in pairs:
         tested.append((_matching(a, ra), _matching(b, rb)))
+    notice = _workload_notice(tested)
     if len(a.entries) == 1 and len(b.entries) == 1:
         head = compare_entries(a.entries[0], b.entries[0]).rstrip("\n").split("\n")
+        at = head.index("## Settings that differ")
+        head = [*head[:at], *notice, *head[at:]]
         return "\n".join([*head, "", *significance_section(tested)]).rstrip("\n") + "\n"
     lines = ["# Comparison", ""]
     for side in (a, b):
@@ -206,13 +209,25 @@ def compare_sides(a: Side, b: Side) -> str:
     lines.append("")
     if a.entries[0].kind != b.entries[0].kind:
         lines += [f"A is {a.entries[0].kind_label} and B is {b.entries[0].kind_label}.", ""]
-    lines += ["## Settings that differ", ""]
+    lines += [*notice, "## Settings that differ", ""]
     diffs = setting_differences(a.entries[0], b.entries[0])
     lines += [markdown_table(["setting", "A", "B"], diffs) if diffs else "None.", ""]
     for side, runs in ((a, [ra for ra, _ in tested]), (b, [rb for _, rb in tested])):
         lines += _unlike_repeats(side, runs)
     lines += significance_section(tested)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _workload_notice(tested: list[tuple[list[Row], list[Row]]]) -> list[str]:
+    """First of all: the compared runs whose workloads differ between A and B."""
+    lines = []
+    for runs_a, runs_b in tested:
+        wdiff = workload_differences(runs_a[0], runs_b[0])
+        if wdiff:
+            shown = "; ".join(f"{k} {v} vs {w}" for k, v, w in wdiff[:8])
+            name = text.inline(runs_a[0].name, 60)
+            lines += [f"**A and B ran different workloads** (run {name}): {shown}.", ""]
+    return lines
 
 
 def _unlike_repeats(side: Side, runs: list[list[Row]]) -> list[str]:

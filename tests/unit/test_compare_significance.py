@@ -118,8 +118,13 @@ def test_differences_in_the_workload_are_said_before_the_numbers(tmp_path, capsy
         docs.write(tmp_path / "b", f"r{i}.json", other)
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
     out = capsys.readouterr().out
-    warning = out.index("**A and B ran different workloads**")
-    assert warning < out.index("| metric ") and "workload input\\_len 512 vs 1024" in out
+    first = out.index("**A and B ran different workloads** (run ")
+    assert first < out.index("## Settings that differ") < out.index("| metric ")
+    assert "workload input\\_len 512 vs 1024" in out
+    # and again where the numbers are, for one document each
+    assert main(["compare", str(tmp_path / "a" / "r0.json"), str(tmp_path / "b" / "r0.json")]) == 0
+    out = capsys.readouterr().out
+    assert out.index("**A and B ran different workloads** (run ") < out.index("## Settings")
 
 
 def test_one_document_each_without_records_says_why_nothing_is_tested(tmp_path, capsys):
