@@ -115,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--request-rate is what the search varies; leave it out")
     if args.prompts_per_concurrency is not None and search.axis != "max_concurrency":
         raise UsageError("--prompts-per-concurrency needs --axis max_concurrency")
+    if args.flush not in ("auto", "none") and not args.flush.startswith("/"):
+        raise UsageError('--flush must be "auto", "none" or a path like /flush_cache')
     if args.resume and args.out is None:
         raise UsageError("--resume needs --out DIR, the search to continue")
     if args.prompts_per_concurrency is not None:

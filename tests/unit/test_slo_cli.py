@@ -32,6 +32,7 @@ BASE = ["slo", "--base-url", "http://127.0.0.1:9", "--health-timeout", "0.5"]
         (["--slo", "ttft_p99_ms=100", "--axis", "request_rate", "--prompts-per-concurrency",
           "2"], 2, "--prompts-per-concurrency needs --axis max_concurrency"),
         (["--slo", "ttft_p99_ms=100", "--resume"], 2, "--resume needs --out DIR"),
+        (["--slo", "ttft_p99_ms=100", "--flush", "cache"], 2, '--flush must be "auto", "none"'),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line(tmp_path, capsys, flags, code, message):
