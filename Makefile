@@ -104,6 +104,13 @@ COMPOSE_NPU = $(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) --profile npu
 COMPOSE_NODE = $(COMPOSE_ENV) NNODES=$(NNODES) NODE_RANK='$(NODE_RANK)' DIST_INIT_ADDR='$(DIST_INIT_ADDR)' \
   HCCL_SOCKET_IFNAME='$(HCCL_SOCKET_IFNAME)' GLOO_SOCKET_IFNAME='$(GLOO_SOCKET_IFNAME)' \
   HCCL_BUFFSIZE=$(HCCL_BUFFSIZE) $(COMPOSE) $(COMPOSE_FILES) -f compose.multinode.yaml --profile npu
+# The devices file that maps each NPU of NPUS into the server, and `up` until healthy (the
+# log's last lines and one line on failure): $(call SERVER_UP,COMPOSE COMMAND,TARGET,HINT).
+NPU_FILE_CMD = printf '%s\n' 'services:' '  server:' '    devices:' $(foreach n,$(NPU_LIST),'      - /dev/davinci$(n)') > $(NPU_FILE)
+SERVER_UP = $(1) up --detach --no-deps --wait --wait-timeout $(SERVE_TIMEOUT) server \
+	  || { $(1) logs --no-color --tail $(LOG_TAIL) server >&2; \
+	       echo "make $(2): $(3) not healthy within $(SERVE_TIMEOUT)s$(4); last $(LOG_TAIL) lines above, full log $(SERVER_LOG)" >&2; \
+	       exit 1; }
 # NPUs this host must map: TP x DP over the nodes (`serve-node` sets PF_NODES=NNODES); with
 # --enable-dp-attention the DP groups live inside the TP NPUs (SGLang's rule, bench/parallel.py).
 PF_NODES ?= 1
@@ -203,22 +210,16 @@ model: venv ## download MODEL at MODEL_REVISION from ModelScope into MODELS_DIR 
 .PHONY: serve
 serve: preflight ## start SGLang on the NPUs (compose profile npu) and wait until healthy
 	@mkdir -p $(LOG_DIR) $(WORK_DIR)
-	printf '%s\n' 'services:' '  server:' '    devices:' $(foreach n,$(NPU_LIST),'      - /dev/davinci$(n)') > $(NPU_FILE)
-	$(COMPOSE_NPU) up --detach --no-deps --wait --wait-timeout $(SERVE_TIMEOUT) server \
-	  || { $(COMPOSE_NPU) logs --no-color --tail $(LOG_TAIL) server >&2; \
-	       echo "make serve: server not healthy within $(SERVE_TIMEOUT)s; last $(LOG_TAIL) lines above, full log $(SERVER_LOG)" >&2; \
-	       exit 1; }
+	$(NPU_FILE_CMD)
+	$(call SERVER_UP,$(COMPOSE_NPU),serve,server)
 
 .PHONY: serve-node
 serve-node: PF_NODES = $(NNODES)
 serve-node: preflight venv ## this host's part of a multi-node server (NODE_RANK, NNODES, DIST_INIT_ADDR); writes NODE_ENV
 	$(if $(DRY_RUN),,$(eval NODE_PROBLEM := $(shell $(NODE_CHECK_SH)))$(if $(NODE_PROBLEM),$(error make serve-node: $(NODE_PROBLEM))))
 	@mkdir -p $(LOG_DIR) $(WORK_DIR)
-	printf '%s\n' 'services:' '  server:' '    devices:' $(foreach n,$(NPU_LIST),'      - /dev/davinci$(n)') > $(NPU_FILE)
-	$(COMPOSE_NODE) up --detach --no-deps --wait --wait-timeout $(SERVE_TIMEOUT) server \
-	  || { $(COMPOSE_NODE) logs --no-color --tail $(LOG_TAIL) server >&2; \
-	       echo "make serve-node: node $(NODE_RANK) not healthy within $(SERVE_TIMEOUT)s (start every node: rank 0 waits for the others); last $(LOG_TAIL) lines above, full log $(SERVER_LOG)" >&2; \
-	       exit 1; }
+	$(NPU_FILE_CMD)
+	$(call SERVER_UP,$(COMPOSE_NODE),serve-node,node $(NODE_RANK),: start every node and rank 0 waits for the others)
 	$(PY) -m bench env --json > $(NODE_ENV)
 	@echo "make serve-node: node $(NODE_RANK) of $(NNODES) is up; its environment is in $(NODE_ENV) (give every node's to make bench NODE_ENVS=\"0=FILE 1=FILE\" on node 0)"
 
