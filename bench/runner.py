@@ -43,6 +43,7 @@ class RunOptions:
     selftest: bool = False
     command: list[str] = field(default_factory=list)
     telemetry: TelemetryOptions | None = None  # None: no NPU or /metrics sampling
+    node_envs: tuple[tuple[int, Path], ...] = ()  # (node rank, `bench env --json` file)
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
     """Run every run of the profile and write the document; return where it went."""
     from bench.envinfo import capture_environment
     from bench.jsonio import write_json_atomic
+    from bench.nodes import nodes_section
 
     preflight(profile, opts)
     target = resolve_target(
@@ -182,6 +184,8 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
     )
     server, server_notes = result.server_section(report, _expected(profile))
     notes += server_notes
+    nodes, node_notes = nodes_section(list(opts.node_envs), report)  # read before measuring
+    notes += node_notes
     throughput, latency, commands, sanity = _measure_all(profile, opts, target, records, path)
     model, model_notes = result.model_id(
         profile.server.model, opts.model or result.served_model(report) or target.model
@@ -195,6 +199,12 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
             **environment,
             "system": result.simulated_system(environment["system"], report or {}),
         }
+    else:
+        system, count_notes = result.used_accelerators(environment["system"], report)
+        environment = {**environment, "system": system}
+        notes += count_notes
+    if nodes:
+        environment = {**environment, "system": {**environment["system"], "nodes": nodes}}
     document = result.assemble_document(
         kind=kind,
         submitter=opts.submitter,

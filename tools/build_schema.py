@@ -528,6 +528,9 @@ RANK_MEMORY = obj(
     "Memory of one tensor-parallel rank, from the server log.",
     {
         "rank": integer("Tensor-parallel rank."),
+        "dp_rank": nint(
+            "Data-parallel replica the rank belongs to (its `DPn` log tag; null with one replica)."
+        ),
         "weights_gib": nnum("Weights loaded on this rank (`mem usage` of `Load weight end.`)."),
         "avail_after_weights_gib": nnum("`avail mem` after loading weights."),
         "kv_cache_gib": nnum("K + V cache allocated on this rank."),
@@ -723,31 +726,49 @@ CITATION = obj(
     required=["title"],
 )
 
+_ACCELERATOR = {
+    "name": nstr("Chip name as `npu-smi` names it (e.g. `910B3`), or GPU name."),
+    "count": nint("Accelerators used by the server."),
+    "hbm_capacity_gib": nnum("HBM of one accelerator."),
+    "driver_version": nstr("NPU driver version."),
+    "firmware_version": nstr("NPU firmware version."),
+}
+_HOST = {
+    "cpu_model": nstr("CPU model name."),
+    "cpu_count": nint("Logical CPUs."),
+    "memory_gib": nnum("Host memory."),
+    "os": nstr("OS name and version."),
+    "kernel": nstr("Kernel release."),
+    "architecture": nstr("Machine architecture (`aarch64`, `x86_64`)."),
+}
+NODE = obj(
+    "One node of a multi-node server, from `bench env --json` run on it (`bench run "
+    "--node-env RANK=FILE`).",
+    {
+        "node_rank": integer("The node's `--node-rank`."),
+        "source": string("The capture file it was read from."),
+        "product": nstr("Server product of the node."),
+        "accelerator": obj(
+            "The node's accelerators as npu-smi there listed them (`count`: every NPU it saw).",
+            _ACCELERATOR,
+        ),
+        "host": obj("The node's host machine (empty when the capture had none).", _HOST),
+    },
+    required=["node_rank", "source", "accelerator"],
+)
+
 SYSTEM = obj(
     "The hardware and OS the server ran on.",
     {
         "product": nstr("Server product (e.g. `Atlas 800T A2`)."),
-        "accelerator": obj(
-            "The accelerators.",
-            {
-                "name": nstr("Chip name as `npu-smi` names it (e.g. `910B3`), or GPU name."),
-                "count": nint("Accelerators used by the server."),
-                "hbm_capacity_gib": nnum("HBM of one accelerator."),
-                "driver_version": nstr("NPU driver version."),
-                "firmware_version": nstr("NPU firmware version."),
-            },
-        ),
-        "host": obj(
-            "The host machine (of the server for measured runs).",
-            {
-                "cpu_model": nstr("CPU model name."),
-                "cpu_count": nint("Logical CPUs."),
-                "memory_gib": nnum("Host memory."),
-                "os": nstr("OS name and version."),
-                "kernel": nstr("Kernel release."),
-                "architecture": nstr("Machine architecture (`aarch64`, `x86_64`)."),
-            },
-        ),
+        "accelerator": obj("The accelerators.", _ACCELERATOR),
+        "host": obj("The host machine (of the server for measured runs).", _HOST),
+        "nodes": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/node"},
+            "description": "Every node of a multi-node server that a capture was given for, "
+            "one entry each (docs/scaling.md).",
+        },
         "missing": {
             "type": "object",
             "description": "Fields left null, each with the reason.",
@@ -834,6 +855,13 @@ SERVER = obj(
             {
                 "tp_size": nint("Tensor parallel size.", 1),
                 "dp_size": nint("Data parallel size.", 1),
+                "pp_size": nint("Pipeline parallel size.", 1),
+                "enable_dp_attention": nbool(
+                    "Data-parallel attention: the dp_size groups live inside tp_size NPUs."
+                ),
+                "nnodes": nint("Nodes the server spans (`--nnodes`).", 1),
+                "node_rank": nint("`--node-rank` of the node that answered the self-report."),
+                "dist_init_addr": nstr("`--dist-init-addr`: host:port of node rank 0."),
                 "mem_fraction_static": nnum("Fraction of device memory for weights + KV pool."),
                 "attention_backend": nstr("Attention backend (`ascend` on NPU)."),
                 "device": nstr("Device (`npu`, `cuda`, `cpu`)."),
@@ -980,6 +1008,7 @@ SCHEMA = {
         "measured_run": MEASURED_RUN,
         "npu": NPU,
         "rank_memory": RANK_MEMORY,
+        "node": NODE,
         "reconciliation": RECONCILIATION,
         "memory": MEMORY,
         "accuracy": ACCURACY,

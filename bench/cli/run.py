@@ -94,6 +94,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="sample neither the NPUs nor the server's /metrics",
     )
+    parser.add_argument(
+        "--node-env",
+        action="append",
+        default=[],
+        metavar="RANK=FILE",
+        help="a multi-node server's node RANK, as `bench env --json` captured it there "
+        "(repeat for each node; recorded in system.nodes: docs/scaling.md)",
+    )
 
 
 def _interval(text: str) -> float:
@@ -126,6 +134,8 @@ def _command(args: argparse.Namespace) -> list[str]:
         argv += ["--results-dir", str(args.results_dir)]
     if args.selftest:
         argv.append("--selftest")
+    for node in args.node_env:
+        argv += ["--node-env", node]
     if args.no_telemetry:
         argv.append("--no-telemetry")
     else:
@@ -139,6 +149,7 @@ def _command(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from bench.nodes import parse_node_env
     from bench.runner import RunOptions, run_profile
     from bench.telemetry.session import TelemetryOptions
     from bench.workload.profile import load_profile
@@ -157,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
         dataset_path=args.dataset_path,
         selftest=args.selftest,
         command=_command(args),
+        node_envs=tuple(parse_node_env(text) for text in args.node_env),
         telemetry=None
         if args.no_telemetry
         else TelemetryOptions(npu_smi=args.npu_smi, interval_s=args.telemetry_interval),

@@ -5,7 +5,7 @@ It speaks SGLang 0.5.3's HTTP API (OpenAI chat/completions, native /generate, /h
 record the ground truth of every request and inject faults. Every number it produces is
 simulated. It listens until Ctrl-C or SIGTERM (exit 0), or the crash fault (exit 3).
 
-It takes SGLang's launch flags (`--tp-size`, `--mem-fraction-static`,
+It takes SGLang's launch flags (`--tp-size`, `--dp-size`, `--mem-fraction-static`,
 `--max-running-requests`, `--chunked-prefill-size`, `--max-prefill-tokens`, `--model-path`,
 `--host`, `--port`), so one command template drives the real engine and the simulator
 alike; each changes the simulated engine as SGLang's would, /get_server_info reports them,
@@ -74,6 +74,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         metavar="N",
         help="tensor-parallel NPUs: weights, KV heads and per-step work split N ways",
+    )
+    sglang.add_argument(
+        "--dp-size",
+        "--data-parallel-size",
+        type=int,
+        metavar="N",
+        help="data-parallel replicas, each on its own tp-size NPUs, requests dealt round-robin",
     )
     sglang.add_argument(
         "--mem-fraction-static",
@@ -180,6 +187,7 @@ def config_from_args(args: argparse.Namespace):
 
     launch = LaunchFlags(
         tp_size=args.tp_size,
+        dp_size=args.dp_size,
         mem_fraction_static=args.mem_fraction_static,
         max_running_requests=args.max_running_requests,
         chunked_prefill_size=args.chunked_prefill_size,

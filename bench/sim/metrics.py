@@ -140,7 +140,9 @@ class SimMetrics:
         gauge("sglang:num_running_reqs", "The number of running requests.",
               len(scheduler.running))  # fmt: skip
         gauge("sglang:num_used_tokens", "The number of used tokens.", used)
-        gauge("sglang:token_usage", "The token usage.", used / max(scheduler.pool_tokens, 1))
+        # data parallel (bench.sim.dp): the tokens in use over every replica's pool together
+        pools = scheduler.pool_tokens * len(getattr(scheduler, "replicas", (scheduler,)))
+        gauge("sglang:token_usage", "The token usage.", used / max(pools, 1))
         gauge("sglang:num_queue_reqs", "The number of requests in the waiting queue.",
               len(scheduler.waiting))  # fmt: skip
         gauge("sglang:cache_hit_rate", "The prefix cache hit rate.", scheduler.last_cache_hit_rate)

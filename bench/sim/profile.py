@@ -69,6 +69,8 @@ class ServerSpec:
     # `--model-path`, as SGLang's launch flags of the same names.
     max_running_requests: int | None = None
     model_path: str | None = None
+    # Data-parallel replicas (`--dp-size`), each of tp_size NPUs; optional in a profile.
+    dp_size: int = 1
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,10 @@ from aiohttp import web
 from bench.sim import answers, model, startup, wire
 from bench.sim.api import ApiError, GenSpec, parse
 from bench.sim.config import SimConfig
+from bench.sim.dp import make_scheduler
 from bench.sim.faults import RequestFaults, decide
 from bench.sim.groundtruth import GroundTruthWriter
-from bench.sim.scheduler import Scheduler, SimRequest
+from bench.sim.scheduler import SimRequest
 from bench.sim.streaming import stream_reply
 from bench.sim.telemetry_routes import add_telemetry_routes
 from bench.sim.tokens import load_token_source
@@ -71,7 +72,7 @@ class SimState:
         self.pool_size = max(_POOL_SIZE, self.profile.model.context_length)
         pool = tuple(rng.choice(self.tokens.gen_ids) for _ in range(self.pool_size))
         self.token_pool = pool + pool  # a request's ids are a slice, wrapping around
-        self.scheduler = Scheduler(
+        self.scheduler = make_scheduler(
             self.profile,
             speed=config.speed,
             tokens_per_chunk=config.tokens_per_chunk,

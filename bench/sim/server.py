@@ -138,9 +138,10 @@ class LogSink:
             self._file.write(text)
             self._file.flush()
 
-    def message(self, text: str) -> None:
-        """A runtime line (the scheduler's `Prefill batch.` / `Decode batch.`), prefixed."""
-        self.lines([startup.log_prefix() + text])
+    def message(self, text: str, dp_rank: int | None = None) -> None:
+        """A runtime line (the scheduler's `Prefill batch.` / `Decode batch.`), prefixed
+        (with the data-parallel rank's `DPn` tag when there are several)."""
+        self.lines([startup.log_prefix(dp_rank=dp_rank) + text])
 
     def close(self) -> None:
         if self._file is not None:

@@ -14,25 +14,36 @@ from bench.sim.profile import SimProfile
 from bench.sim.radix import PAGE_SIZE
 
 
-def log_prefix(now: float | None = None) -> str:
-    """SGLang's `[date time TP0] ` prefix."""
+def log_prefix(now: float | None = None, dp_rank: int | None = None) -> str:
+    """SGLang's `[date time TP0] ` prefix; `[date time DP1 TP0] ` for a data-parallel rank."""
     now = time.time() if now is None else now
-    return "[" + time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)) + " TP0] "
+    dp = "" if dp_rank is None else f" DP{dp_rank}"
+    return "[" + time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)) + dp + " TP0] "
 
 
 def startup_log_lines(profile: SimProfile, plan: MemoryPlan, now: float | None = None) -> list[str]:
+    """The start-up lines; with dp_size > 1 every replica logs its own memory lines, each
+    behind its `DPn` tag (as SGLang's schedulers do), all replicas alike."""
     p = log_prefix(now)
     s = profile.server
     m = profile.model
+    dp = s.dp_size
+    memory = []
+    for rank in range(dp) if dp > 1 else (None,):
+        r = log_prefix(now, rank)
+        memory += [
+            f"{r}Load weight begin. avail mem={plan.avail_before_weights_gib:.2f} GB",
+            f"{r}Load weight end. type={m.architecture}, dtype=torch.{m.dtype}, "
+            f"avail mem={plan.avail_after_weights_gib:.2f} GB, "
+            f"mem usage={plan.weights_gib:.2f} GB.",
+            f"{r}KV Cache is allocated. #tokens: {plan.kv_pool_tokens}, "
+            f"K size: {plan.k_gib:.2f} GB, V size: {plan.v_gib:.2f} GB",
+            f"{r}Memory pool end. avail mem={plan.avail_after_pool_gib:.2f} GB",
+        ]
     return [
         f"{p}Simulated server (bench.sim {__version__}), profile {profile.name}: "
         "every number below is simulated.",
-        f"{p}Load weight begin. avail mem={plan.avail_before_weights_gib:.2f} GB",
-        f"{p}Load weight end. type={m.architecture}, dtype=torch.{m.dtype}, "
-        f"avail mem={plan.avail_after_weights_gib:.2f} GB, mem usage={plan.weights_gib:.2f} GB.",
-        f"{p}KV Cache is allocated. #tokens: {plan.kv_pool_tokens}, "
-        f"K size: {plan.k_gib:.2f} GB, V size: {plan.v_gib:.2f} GB",
-        f"{p}Memory pool end. avail mem={plan.avail_after_pool_gib:.2f} GB",
+        *memory,
         f"{p}max_total_num_tokens={plan.kv_pool_tokens}, "
         f"chunked_prefill_size={s.chunked_prefill_size}, "
         f"max_prefill_tokens={s.max_prefill_tokens}, "
@@ -76,7 +87,7 @@ def server_args(
         "max_prefill_tokens": s.max_prefill_tokens,
         "schedule_policy": "fcfs",
         "tp_size": s.tp_size,
-        "dp_size": 1,
+        "dp_size": s.dp_size,
         "pp_size": 1,
         "random_seed": seed,
         "enable_mixed_chunk": False,
@@ -128,7 +139,7 @@ def server_info(
         **args,
         "max_total_num_tokens": plan.kv_pool_tokens,
         "max_req_input_len": plan.max_req_input_len,
-        "internal_states": [internal],
+        "internal_states": [internal] * s.dp_size,  # one per data-parallel rank
         "version": s.sglang_version,
         # Not in SGLang: how a client knows these numbers are simulated.
         "simulated": True,
