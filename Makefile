@@ -18,11 +18,13 @@ MODEL          ?= Qwen/Qwen2-7B-Instruct
 MODEL_REVISION ?=
 MODELS_DIR     ?= models
 TP             ?= 1
+# Data-parallel copies of the model, each on TP NPUs (SGLang --dp-size): TP x DP NPUs in all.
+DP             ?= 1
 NPUS           ?= 0
 MEM_FRACTION   ?= 0.9
 PORT           ?= 30000
 BASE_URL       ?= http://127.0.0.1:$(PORT)
-SGLANG_FLAGS   ?= --attention-backend ascend --device npu --tp-size $(TP) --mem-fraction-static $(MEM_FRACTION)
+SGLANG_FLAGS   ?= --attention-backend ascend --device npu --tp-size $(TP) --mem-fraction-static $(MEM_FRACTION) --dp-size $(DP)
 SGLANG_EXTRA_ARGS ?=
 SGLANG_IMAGE   ?= quay.io/ascend/sglang:v0.5.9-cann8.5.0-910b
 IMAGE_PLATFORM ?= linux/arm64
@@ -58,6 +60,18 @@ STUDY          ?= studies/demo.toml
 STUDY_OUT      ?=
 STUDY_ARGS     ?=
 STUDY_DEMO_DIR ?= $(WORK_DIR)/study-demo
+# Two hosts (compose.multinode.yaml, docs/scaling.md): `make serve-node NODE_RANK=N` on each.
+# TP is the total over every node (16 on two hosts of 8); NPUS lists this host's NPUs.
+NNODES         ?= 2
+NODE_RANK      ?=
+DIST_INIT_ADDR ?=
+HCCL_SOCKET_IFNAME ?=
+GLOO_SOCKET_IFNAME ?= $(HCCL_SOCKET_IFNAME)
+HCCL_BUFFSIZE  ?= 200
+# This host's `bench env --json`, written by `make serve-node` (copy rank 1's to rank 0).
+NODE_ENV       ?= $(WORK_DIR)/node-$(NODE_RANK).env.json
+# `make bench NODE_ENVS="0=FILE 1=FILE"`: every node's capture, recorded in system.nodes.
+NODE_ENVS      ?=
 
 # --- images and compose ----------------------------------------------------------------
 KIT_VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
@@ -81,12 +95,25 @@ COMPOSE_FILES := -f compose.yaml $(if $(ASCEND_RUNTIME),-f compose.ascend-runtim
 # The kit's client reads the key as OPENAI_API_KEY (as the OpenAI SDK and sglang.bench_serving do).
 export OPENAI_API_KEY ?= $(API_KEY)
 COMPOSE_ENV = MODEL='$(MODEL)' MODEL_REVISION='$(MODEL_REVISION)' MODELS_DIR='$(abspath $(MODELS_DIR))' \
-  TP=$(TP) NPUS=$(NPUS) NPU_DEVICE=$(NPU_DEVICE) MEM_FRACTION=$(MEM_FRACTION) PORT=$(PORT) \
+  TP=$(TP) DP=$(DP) NPUS=$(NPUS) NPU_DEVICE=$(NPU_DEVICE) MEM_FRACTION=$(MEM_FRACTION) PORT=$(PORT) \
   SGLANG_FLAGS='$(SGLANG_FLAGS)' SGLANG_EXTRA_ARGS='$(SGLANG_EXTRA_ARGS)' \
   SGLANG_IMAGE='$(SGLANG_IMAGE)' IMAGE='$(IMAGE)' LOG_DIR='$(abspath $(LOG_DIR))' \
   PROFILE='$(PROFILE)' RUN_DIR='$(abspath $(RUN_DIR))' \
   BENCH_UID=$$(id -u) BENCH_GID=$$(id -g)
 COMPOSE_NPU = $(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) --profile npu
+COMPOSE_NODE = $(COMPOSE_ENV) NNODES=$(NNODES) NODE_RANK='$(NODE_RANK)' DIST_INIT_ADDR='$(DIST_INIT_ADDR)' \
+  HCCL_SOCKET_IFNAME='$(HCCL_SOCKET_IFNAME)' GLOO_SOCKET_IFNAME='$(GLOO_SOCKET_IFNAME)' \
+  HCCL_BUFFSIZE=$(HCCL_BUFFSIZE) $(COMPOSE) $(COMPOSE_FILES) -f compose.multinode.yaml --profile npu
+# The devices file that maps each NPU of NPUS into the server, and `up` until healthy (the
+# log's last lines and one line on failure): $(call SERVER_UP,COMPOSE COMMAND,TARGET,HINT).
+NPU_FILE_CMD = printf '%s\n' 'services:' '  server:' '    devices:' $(foreach n,$(NPU_LIST),'      - /dev/davinci$(n)') > $(NPU_FILE)
+SERVER_UP = $(1) up --detach --no-deps --wait --wait-timeout $(SERVE_TIMEOUT) server \
+	  || { $(1) logs --no-color --tail $(LOG_TAIL) server >&2; \
+	       echo "make $(2): $(3) not healthy within $(SERVE_TIMEOUT)s$(4); last $(LOG_TAIL) lines above, full log $(SERVER_LOG)" >&2; \
+	       exit 1; }
+# NPUs this host must map: TP x DP over the nodes (`serve-node` sets PF_NODES=NNODES); with
+# --enable-dp-attention the DP groups live inside the TP NPUs (SGLang's rule, bench/parallel.py).
+PF_NODES ?= 1
 
 # Preflight: one shell snippet printing what this host lacks for the NPU pipeline (empty:
 # nothing). It runs when `preflight` is about to execute, never under `make -n`, and a
@@ -99,13 +126,23 @@ PREFLIGHT_SH = missing=""; \
   arch=$$(uname -m); case "$(IMAGE_PLATFORM):$$arch" in \
     linux/arm64:aarch64|linux/arm64:arm64|linux/amd64:x86_64) ;; \
     *) missing="$$missing, a $(IMAGE_PLATFORM) host for the $(IMAGE_PLATFORM) image (this one is $$arch)";; esac; \
-  [ "$(TP)" -le "$(words $(NPU_LIST))" ] 2>/dev/null || missing="$$missing, $(TP) NPUs for TP=$(TP) (NPUS=$(NPUS))"; \
+  need=$$(( $(TP) * $(DP) )) 2>/dev/null || need=0; \
+  case " $(SGLANG_FLAGS) $(SGLANG_EXTRA_ARGS) " in *" --enable-dp-attention "*) need=$(TP);; esac; \
+  need=$$(( (need + $(PF_NODES) - 1) / $(PF_NODES) )); \
+  [ "$$need" -ge 1 ] && [ "$$need" -le "$(words $(NPU_LIST))" ] 2>/dev/null \
+    || missing="$$missing, $$need NPUs for TP=$(TP) x DP=$(DP)$(if $(filter-out 1,$(PF_NODES)), over $(PF_NODES) nodes) (NPUS=$(NPUS))"; \
   printf '%s' "$${missing\#, }"
 ifeq ($(DRY_RUN),)
 ALL_DONE = echo "make all: result $(RESULT), report $(RUN_DIR)/$(RUN_NAME).md"
 else
 ALL_DONE = echo "make all: dry run; the commands above were printed, none was run"
 endif
+# What `serve-node` lacks of its settings (empty: nothing), checked like the preflight.
+NODE_CHECK_SH = case "$(NODE_RANK)" in \
+    ''|*[!0-9]*) echo "NODE_RANK must be this host's rank, 0 to NNODES-1"; exit;; esac; \
+  [ "$(NODE_RANK)" -lt "$(NNODES)" ] 2>/dev/null || { echo "NODE_RANK=$(NODE_RANK) is not below NNODES=$(NNODES)"; exit; }; \
+  case "$(DIST_INIT_ADDR)" in ?*:[0-9]*) ;; *) echo "DIST_INIT_ADDR must be host:port of node rank 0, e.g. 10.0.0.1:20000"; exit;; esac; \
+  [ -n "$(HCCL_SOCKET_IFNAME)" ] || echo "HCCL_SOCKET_IFNAME must name the interface that reaches the other node (ip -br addr)"
 PREFLIGHT_MSG = make $(or $(MAKECMDGOALS),preflight): this host lacks $(PF_MISSING); \
   without an Atlas host run `make demo` (simulator) or `make bench BASE_URL=http://HOST:PORT` against a running server
 
@@ -121,7 +158,8 @@ help: ## list every target (this page)
 	@echo "  MEM_FRACTION PORT BASE_URL PROFILE RESULTS_DIR RUN_DIR RUN_NAME SUBMITTER SIGN"
 	@echo "  SGLANG_IMAGE IMAGE IMAGE_PLATFORM SGLANG_FLAGS SGLANG_EXTRA_ARGS SERVE_TIMEOUT"
 	@echo "  ASCEND_RUNTIME SERVER_LOG DEMO_DIR DEMO_PROFILE SIM_SPEED WORK_DIR DOCKER NPU_SMI PYTHON VENV"
-	@echo "  STUDY STUDY_OUT STUDY_ARGS STUDY_DEMO_DIR"
+	@echo "  STUDY STUDY_OUT STUDY_ARGS STUDY_DEMO_DIR DP"
+	@echo "  NNODES NODE_RANK DIST_INIT_ADDR HCCL_SOCKET_IFNAME GLOO_SOCKET_IFNAME HCCL_BUFFSIZE NODE_ENV NODE_ENVS"
 	@echo "  (API_KEY: from the environment only)"
 
 .PHONY: demo
@@ -155,7 +193,7 @@ all: preflight ## image -> model -> serve -> bench -> memory -> validate -> repo
 .PHONY: preflight
 preflight: ## check this host can run the NPU pipeline: Docker engine, npu-smi, arm64, NPUs for TP
 	$(if $(DRY_RUN),,$(eval PF_MISSING := $(shell $(PREFLIGHT_SH)))$(if $(PF_MISSING),$(error $(PREFLIGHT_MSG))))
-	@echo "preflight: checked docker info, npu-smi, uname -m against $(IMAGE_PLATFORM), NPUS=$(NPUS) for TP=$(TP)"
+	@echo "preflight: checked docker info, npu-smi, uname -m against $(IMAGE_PLATFORM), NPUS=$(NPUS) for TP=$(TP) x DP=$(DP)"
 
 .PHONY: image
 image: ## build the SGLang-on-Ascend image with the kit (Dockerfile.ascend, SGLANG_IMAGE, linux/arm64)
@@ -172,11 +210,18 @@ model: venv ## download MODEL at MODEL_REVISION from ModelScope into MODELS_DIR 
 .PHONY: serve
 serve: preflight ## start SGLang on the NPUs (compose profile npu) and wait until healthy
 	@mkdir -p $(LOG_DIR) $(WORK_DIR)
-	printf '%s\n' 'services:' '  server:' '    devices:' $(foreach n,$(NPU_LIST),'      - /dev/davinci$(n)') > $(NPU_FILE)
-	$(COMPOSE_NPU) up --detach --no-deps --wait --wait-timeout $(SERVE_TIMEOUT) server \
-	  || { $(COMPOSE_NPU) logs --no-color --tail $(LOG_TAIL) server >&2; \
-	       echo "make serve: server not healthy within $(SERVE_TIMEOUT)s; last $(LOG_TAIL) lines above, full log $(SERVER_LOG)" >&2; \
-	       exit 1; }
+	$(NPU_FILE_CMD)
+	$(call SERVER_UP,$(COMPOSE_NPU),serve,server)
+
+.PHONY: serve-node
+serve-node: PF_NODES = $(NNODES)
+serve-node: preflight venv ## this host's part of a multi-node server (NODE_RANK, NNODES, DIST_INIT_ADDR); writes NODE_ENV
+	$(if $(DRY_RUN),,$(eval NODE_PROBLEM := $(shell $(NODE_CHECK_SH)))$(if $(NODE_PROBLEM),$(error make serve-node: $(NODE_PROBLEM))))
+	@mkdir -p $(LOG_DIR) $(WORK_DIR)
+	$(NPU_FILE_CMD)
+	$(call SERVER_UP,$(COMPOSE_NODE),serve-node,node $(NODE_RANK),: start every node and rank 0 waits for the others)
+	$(PY) -m bench env --json > $(NODE_ENV)
+	@echo "make serve-node: node $(NODE_RANK) of $(NNODES) is up; its environment is in $(NODE_ENV) (give every node's to make bench NODE_ENVS=\"0=FILE 1=FILE\" on node 0)"
 
 .PHONY: down
 down: ## stop and remove the server, simulator and bench containers
@@ -190,7 +235,7 @@ bench: venv ## run PROFILE against BASE_URL: one complete result document in RUN
 	$(PY) -m bench run --profile $(PROFILE) --base-url $(BASE_URL) --out $(RESULT) \
 	  --submitter '$(SUBMITTER)' $$([ -f $(SERVER_LOG) ] && echo --server-log $(SERVER_LOG)) \
 	  $$([ -d $(MODELS_DIR)/$(MODEL) ] && echo --model-dir $(MODELS_DIR)/$(MODEL)) \
-	  --npu-smi $(NPU_SMI)
+	  --npu-smi $(NPU_SMI) $(foreach e,$(NODE_ENVS),--node-env $(e))
 
 .PHONY: throughput
 throughput: venv ## load-generate against BASE_URL and print throughput (THROUGHPUT_ARGS)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.cache_metrics import prefix_cache_metrics
 from bench.records import Record
 from bench.units import NS_PER_MS, NS_PER_S
 
@@ -358,5 +359,10 @@ def run_metrics(
         out["slo"] = None
     out["token_counts"] = token_counts(completed)
     out["delivery"] = delivery(completed)
+    out.update(prefix_cache_metrics(measured, _ttft_stats, input_tokens))
     out["percentile_method"] = PERCENTILE_METHOD
     return out
+
+
+def _ttft_stats(records: Sequence[Record]) -> dict[str, Any] | None:
+    return _stats_ms(ttft_ns(r) for r in records)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from bench.errors import InputError, OutputExistsError
 
@@ -22,6 +23,7 @@ RECORDS_FORMAT = "bench-records-v1"
 
 # Where a token count came from (the schema's token_counts sources, per request).
 COUNT_SOURCES = ("server_usage", "tokenizer", "requested", "unknown")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,13 @@ class Record:
     `chunk_ns[i]` is when the i-th chunk carrying generated content arrived and
     `chunk_tokens[i]` how many tokens it carried (`chunk_tokens_source` says how that was
     counted). `error_kind` is None for a completed request.
+
+    `cached_tokens_server` is how many prompt tokens the server says it took from its
+    prefix cache (`usage.prompt_tokens_details.cached_tokens`, or llama.cpp's
+    `timings.cache_n`); None when it said nothing. `group` is the request's shared-prefix
+    group or conversation, `turn` its turn within the conversation (None outside those
+    workloads). These three came after the format's first release: records without them
+    still read, as None.
     """
 
     index: int
@@ -59,6 +68,9 @@ class Record:
     requested_output_tokens: int | None = None
     error_kind: str | None = None
     error: str | None = None
+    cached_tokens_server: int | None = None
+    group: int | None = None
+    turn: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -163,6 +175,12 @@ class RecordWriter:
 
 def read_records(path: str | Path) -> list[Record]:
     """Read a records file; a malformed line is an InputError naming the file and line."""
+    return read_json_lines(path, Record.from_json)
+
+
+def read_json_lines(path: str | Path, parse: Callable[[Any], T], what: str = "record") -> list[T]:
+    """`parse` of every non-empty line of a JSON Lines file (it raises ValueError for a bad
+    one); an unreadable file or a bad line is an InputError naming the file and line."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -177,7 +195,7 @@ def read_records(path: str | Path) -> list[Record]:
         if not line.strip():
             continue
         try:
-            records.append(Record.from_json(json.loads(line)))
+            records.append(parse(json.loads(line)))
         except (ValueError, RecursionError) as exc:
-            raise InputError(f"{path}:{number}: not a valid record: {exc}") from None
+            raise InputError(f"{path}:{number}: not a valid {what}: {exc}") from None
     return records

@@ -15,6 +15,7 @@ from typing import Any
 
 from bench.errors import OutputExistsError, UsageError
 from bench.metrics import per_npu_tok_s
+from bench.parallel import describe, npus_of_args
 from bench.utc import utc_now
 
 SCHEMA_VERSION = "1.0"
@@ -35,6 +36,11 @@ WORKLOAD_KEY_FIELDS = (
 SERVER_ARG_KEYS = (
     "tp_size",
     "dp_size",
+    "pp_size",
+    "enable_dp_attention",
+    "nnodes",
+    "node_rank",
+    "dist_init_addr",
     "mem_fraction_static",
     "attention_backend",
     "device",
@@ -49,6 +55,9 @@ SERVER_ARG_KEYS = (
 _INT_ARGS = {
     "tp_size",
     "dp_size",
+    "pp_size",
+    "nnodes",
+    "node_rank",
     "max_running_requests",
     "max_total_tokens",
     "context_length",
@@ -93,13 +102,27 @@ def simulated_system(system: dict[str, Any], self_report: dict[str, Any]) -> dic
     }
 
 
+def used_accelerators(
+    system: dict[str, Any], self_report: dict[str, Any] | None
+) -> tuple[dict[str, Any], list[str]]:
+    """`system` of a measured run with `accelerator.count` = the NPUs the server uses, when
+    its self-report says (npu-smi on the client's host lists every NPU it sees, used or
+    not, and on another host than the server's none of them); with a note when they differ."""
+    used = accelerator_count(self_report)
+    accelerator = system.get("accelerator") or {}
+    seen = accelerator.get("count")
+    if used is None or used == seen:
+        return system, []
+    note = f"system.accelerator.count = {used} NPUs the server uses ({describe(self_report)})"
+    if isinstance(seen, int):
+        note += f"; npu-smi on the client's host lists {seen}"
+    return {**system, "accelerator": {**accelerator, "count": used}}, [note]
+
+
 def accelerator_count(self_report: dict[str, Any] | None) -> int | None:
-    """NPUs the server uses: tp_size x dp_size from its self-report, when it gives them."""
-    report = self_report or {}
-    tp, dp = report.get("tp_size"), report.get("dp_size") or 1
-    if isinstance(tp, int) and isinstance(dp, int) and tp > 0 and dp > 0:
-        return tp * dp
-    return None
+    """NPUs the server uses, from its self-report (`bench.parallel.npus_of_args`: tp_size x
+    pp_size x dp_size, dp inside tp with DP attention); None when it gives no tp_size."""
+    return npus_of_args(self_report)
 
 
 def with_per_npu_rate(run: dict[str, Any], accelerators: int | None) -> dict[str, Any]:
@@ -127,9 +150,9 @@ def server_section(
             value = None
         if key == "mem_fraction_static" and not isinstance(value, int | float):
             value = None
-        if key in ("attention_backend", "device", "dtype", "quantization"):
+        if key in ("attention_backend", "device", "dtype", "quantization", "dist_init_addr"):
             value = value if isinstance(value, str) else None
-        if key == "disable_cuda_graph" and not isinstance(value, bool):
+        if key in ("disable_cuda_graph", "enable_dp_attention") and not isinstance(value, bool):
             value = None
         wanted = expected.get(key)
         if value is None:
@@ -253,8 +276,9 @@ def assemble_document(
     accuracy: dict[str, Any] | None,
     notes: list[str],
     created_utc: str | None = None,
+    sanity: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One result document, keys in the schema's order."""
+    """One result document, keys in the schema's order (`sanity` only when checked)."""
     provenance = {**environment["provenance"], "commands": commands, "profile": profile}
     return {
         "schema_version": SCHEMA_VERSION,
@@ -270,4 +294,5 @@ def assemble_document(
         "server": server,
         "measurements": {"throughput": throughput, "latency": latency, "memory": memory},
         "accuracy": accuracy,
+        **({"sanity": sanity} if sanity is not None else {}),
     }

@@ -2,10 +2,12 @@
 
 The steps, in order: ask the server about itself (`/get_server_info`, else `/server_info`,
 with a timeout), capture the environment, run every throughput run (the kit's load
-generator, or sglang.bench_serving) and every latency run, read memory (the server log
-when given, else the self-report), optionally the accuracy self-test, then assemble and
-write the document atomically. Each run's records go to `<document>.records/<run>.jsonl`
-as requests finish, so a failure or Ctrl-C leaves them on disk; the error says where.
+generator, or sglang.bench_serving) and every latency run, then the profile's sanity check
+(its questions asked after every measured run, so none of its requests falls into a measured
+window), read memory (the server log when given, else the self-report), optionally the
+accuracy self-test, then assemble and write the document atomically. Each run's records go
+to `<document>.records/<run>.jsonl` as requests finish, so a failure or Ctrl-C leaves them on
+disk; the error says where.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from bench.client.target import Target, resolve_target
 from bench.errors import BenchError, InputError
 from bench.telemetry.session import TelemetryOptions, attach_telemetry, run_telemetry
 from bench.utc import utc_stamp
-from bench.workload.profile import LatencyRun, Profile, ThroughputRun
+from bench.workload.profile import LatencyRun, Profile, SanityRun, ThroughputRun
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class RunOptions:
     selftest: bool = False
     command: list[str] = field(default_factory=list)
     telemetry: TelemetryOptions | None = None  # None: no NPU or /metrics sampling
+    node_envs: tuple[tuple[int, Path], ...] = ()  # (node rank, `bench env --json` file)
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,14 @@ def measure_latency(
     with run_telemetry(telemetry, target.base_url, records_dir, spec.name) as session:
         run = run_latency(spec.workload, target, records, name=spec.name, window=session)
     return with_profile_notes(attach_telemetry(run, session), spec.notes)
+
+
+def measure_sanity(spec: SanityRun, target: Target, records_dir: Path) -> dict[str, Any]:
+    """The sanity check of a profile; its records go to `records_dir/<name>.jsonl`."""
+    from bench.client.sanity import run_sanity
+
+    sanity = run_sanity(spec.check, target, records_dir / f"{spec.name}.jsonl", name=spec.name)
+    return with_profile_notes(sanity, spec.notes)
 
 
 def with_profile_notes(run: dict[str, Any], notes: str | None) -> dict[str, Any]:
@@ -154,6 +165,7 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
     """Run every run of the profile and write the document; return where it went."""
     from bench.envinfo import capture_environment
     from bench.jsonio import write_json_atomic
+    from bench.nodes import nodes_section
 
     preflight(profile, opts)
     target = resolve_target(
@@ -174,7 +186,9 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
     )
     server, server_notes = result.server_section(report, _expected(profile))
     notes += server_notes
-    throughput, latency, commands = _measure_all(profile, opts, target, records, path)
+    nodes, node_notes = nodes_section(list(opts.node_envs), report)  # read before measuring
+    notes += node_notes
+    throughput, latency, commands, sanity = _measure_all(profile, opts, target, records, path)
     model, model_notes = result.model_id(
         profile.server.model, opts.model or result.served_model(report) or target.model
     )
@@ -187,6 +201,12 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
             **environment,
             "system": result.simulated_system(environment["system"], report or {}),
         }
+    else:
+        system, count_notes = result.used_accelerators(environment["system"], report)
+        environment = {**environment, "system": system}
+        notes += count_notes
+    if nodes:
+        environment = {**environment, "system": {**environment["system"], "nodes": nodes}}
     document = result.assemble_document(
         kind=kind,
         submitter=opts.submitter,
@@ -201,6 +221,7 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
         memory=memory,
         accuracy=accuracy,
         notes=notes,
+        sanity=sanity,
     )
     write_json_atomic(path, document, overwrite=False)
     failed = sum(r["metrics"]["requests_failed"] for r in (*throughput, *latency))
@@ -209,13 +230,15 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
 
 def _measure_all(
     profile: Profile, opts: RunOptions, target: Target, records: Path, document: Path
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-    """(throughput runs, latency runs, commands run). A failure or Ctrl-C part-way says
-    where the records of the finished runs are; no document is written then."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str], dict[str, Any] | None]:
+    """(throughput runs, latency runs, commands run, the sanity check or None). A failure
+    or Ctrl-C part-way says where the records of the finished runs are; no document is
+    written then."""
     records.mkdir(parents=True, exist_ok=False)
     throughput: list[dict[str, Any]] = []
     latency: list[dict[str, Any]] = []
     commands = [shlex.join(opts.command)] if opts.command else []
+    sanity = None
     try:
         for spec in profile.throughput:
             _say(f"throughput run {spec.name} ({spec.driver})")
@@ -227,6 +250,10 @@ def _measure_all(
             _say(f"latency run {spec.name}")
             run = measure_latency(spec, target, records, opts.telemetry)
             latency.append(result.relative_records(run, document))
+        if profile.sanity is not None:
+            _say(f"sanity check {profile.sanity.name} ({profile.sanity.check.questions} questions)")
+            sanity = measure_sanity(profile.sanity, target, records)
+            sanity = result.relative_records(sanity, document)
     except (BenchError, KeyboardInterrupt) as exc:
         if not any(records.iterdir()):
             records.rmdir()
@@ -237,7 +264,7 @@ def _measure_all(
             sys.stderr.write(f"Interrupted; {where}\n")
             raise
         raise type(exc)(f"{exc} ({where}; no result document written)") from None
-    return throughput, latency, commands
+    return throughput, latency, commands, sanity
 
 
 def preflight(profile: Profile, opts: RunOptions) -> None:

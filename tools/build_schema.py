@@ -96,8 +96,9 @@ WORKLOAD = obj(
     {
         "dataset": string(
             "Where prompts come from: `random` (exact token lengths built with the tokenizer), "
-            "`random-ids`, `sharegpt` (a ShareGPT-format JSON file), or `fixed-prompt` (one prompt "
-            "sent repeatedly)."
+            "`random-ids`, `sharegpt` (a ShareGPT-format JSON file), `fixed-prompt` (one prompt "
+            "sent repeatedly), `generated-shared-prefix` (groups of prompts sharing a system "
+            "prompt) or `multi-turn` (conversations replayed turn by turn)."
         ),
         "dataset_path": nstr("Local path of the dataset file, when one was used."),
         "dataset_sha256": nstr("sha256 of the dataset file.", pattern="^[0-9a-f]{64}$"),
@@ -126,6 +127,27 @@ WORKLOAD = obj(
             "How the prompt was built, in words (for fixed-prompt workloads)."
         ),
         "notes": nstr("Anything about the workload a reader must know."),
+        "gsp_num_groups": integer(
+            "`generated-shared-prefix`: groups, each with one system prompt.", 1
+        ),
+        "gsp_prompts_per_group": integer("`generated-shared-prefix`: prompts per group.", 1),
+        "gsp_system_prompt_len": integer(
+            "`generated-shared-prefix`: system prompt tokens (upper bound when range_ratio < 1).",
+            1,
+        ),
+        "gsp_question_len": integer(
+            "`generated-shared-prefix`: question tokens (upper bound when range_ratio < 1).", 1
+        ),
+        "gsp_output_len": integer(
+            "`generated-shared-prefix`: max_tokens per request (= output_len).", 1
+        ),
+        "mt_num_conversations": integer("`multi-turn`: conversations replayed.", 1),
+        "mt_num_turns": integer("`multi-turn`: turns replayed per conversation.", 1),
+        "mt_user_len": integer(
+            "`multi-turn` without a dataset file: tokens of each user turn (upper bound when "
+            "range_ratio < 1).",
+            1,
+        ),
     },
     required=["dataset", "num_prompts"],
 )
@@ -163,7 +185,10 @@ RECORDS = obj(
         "path": nstr("Path of the records file, relative to the result document when possible."),
         "sha256": nstr("sha256 of the records file as written.", pattern="^[0-9a-f]{64}$"),
         "count": nint("Number of records in the file (warm-up included, marked as such)."),
-        "format": nstr("Records format: `bench-records-v1` or `sglang-bench-serving-jsonl`."),
+        "format": nstr(
+            "Records format: `bench-records-v1` or `sglang-bench-serving-jsonl` (runs), "
+            "`bench-sanity-records-v1` (the sanity check: one line per question)."
+        ),
     },
 )
 
@@ -203,6 +228,25 @@ DELIVERY = obj(
         },
     },
     required=["single_read_requests", "tokens_per_read"],
+)
+
+PER_TURN = obj(
+    "One turn index of a multi-turn run: its completed requests and their figures.",
+    {
+        "turn": integer("Turn index within each conversation (0 = the first)."),
+        "requests_completed": integer("Completed requests of this turn."),
+        "ttft_ms": nullable_ref("stats", "TTFT of this turn's completed requests."),
+        "input_tokens": integer("Sum of N_in over this turn's completed requests."),
+        "cached_prompt_tokens": nint(
+            "Prompt tokens the server took from its prefix cache for this turn's requests; "
+            "null when the run reports none."
+        ),
+        "prefix_cache_hit_rate": {
+            **nnum("cached_prompt_tokens / input_tokens (0..1)."),
+            "maximum": 1,
+        },
+    },
+    required=["turn", "requests_completed", "input_tokens"],
 )
 
 RUN_METRICS = obj(
@@ -257,6 +301,29 @@ RUN_METRICS = obj(
         },
         "token_counts": {"$ref": "#/$defs/token_counts"},
         "delivery": {"$ref": "#/$defs/delivery"},
+        "cached_prompt_tokens": nint(
+            "Prompt tokens the server says it took from its prefix cache, summed over completed "
+            "requests (usage.prompt_tokens_details.cached_tokens, or llama.cpp's "
+            "timings.cache_n); null when no request reported any."
+        ),
+        "prefix_cache_hit_rate": {
+            **nnum("cached_prompt_tokens / total_input_tokens (0..1); null when not reported."),
+            "maximum": 1,
+        },
+        "ttft_first_of_group_ms": {
+            "$ref": "#/$defs/stats",
+            "description": "TTFT of the first request sent of each shared-prefix group or "
+            "conversation (it found no prefix of its group cached).",
+        },
+        "ttft_rest_of_group_ms": {
+            "$ref": "#/$defs/stats",
+            "description": "TTFT of every other request of a group or conversation.",
+        },
+        "per_turn": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/per_turn"},
+            "description": "Multi-turn runs: figures per turn index, in order.",
+        },
         "percentile_method": nstr("How percentiles were computed."),
     },
     # Required only for measured and simulated documents (see MEASURED_RUN): a `reported`
@@ -275,7 +342,15 @@ MEASURED_RUN = {
             "required": RUN_METRICS_REQUIRED,
             "properties": {
                 key: {"required": FULL_STATS}
-                for key in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "schedule_lag_ms")
+                for key in (
+                    "ttft_ms",
+                    "tpot_ms",
+                    "itl_ms",
+                    "e2e_ms",
+                    "schedule_lag_ms",
+                    "ttft_first_of_group_ms",
+                    "ttft_rest_of_group_ms",
+                )
             },
         }
     },
@@ -460,6 +535,9 @@ RANK_MEMORY = obj(
     "Memory of one tensor-parallel rank, from the server log.",
     {
         "rank": integer("Tensor-parallel rank."),
+        "dp_rank": nint(
+            "Data-parallel replica the rank belongs to (its `DPn` log tag; null with one replica)."
+        ),
         "weights_gib": nnum("Weights loaded on this rank (`mem usage` of `Load weight end.`)."),
         "avail_after_weights_gib": nnum("`avail mem` after loading weights."),
         "kv_cache_gib": nnum("K + V cache allocated on this rank."),
@@ -586,6 +664,43 @@ ACCURACY = obj(
     },
 )
 
+SANITY = obj(
+    "A check that the server's answers are right, beside its speed (`bench sanity`, a "
+    "profile's `[[sanity]]` entry): seeded multi-digit arithmetic questions with exact integer "
+    "answers, asked one at a time at temperature 0 after the measured runs. A measured or "
+    "simulated document whose `accuracy` is below its `min_accuracy` is invalid: fast garbage "
+    "is not ranked. See docs/sanity.md for the questions and the scoring rule.",
+    {
+        "name": nstr("Name of the check (its records file is named after it)."),
+        "started_utc": nstr("Wall-clock start, for humans.", format="date-time"),
+        "questions": integer("Questions asked.", 1),
+        "correct": integer("Questions answered right."),
+        "accuracy": {**num("correct / questions (0 to 1)."), "maximum": 1},
+        "min_accuracy": {
+            **num("Accuracy below which the result is invalid (0 to 1; default 0.8)."),
+            "maximum": 1,
+        },
+        "failed_requests": nint(
+            "Questions whose request failed (timeout, HTTP error, no connection); each is "
+            "counted wrong, its reason in the records."
+        ),
+        "generator": nstr(
+            "Version of the question generator and scoring rule (`bench-sanity-v1`); the "
+            "validator regenerates and rescores records of the version it knows."
+        ),
+        "seed": nint("Seed of the questions."),
+        "api": string("Endpoint family the questions went through.", enum=["chat", "completions"]),
+        "model": nstr("Model name the requests carried."),
+        "max_tokens": nint("max_tokens of every question.", 1),
+        "timeout_s": nnum("Per-question timeout."),
+        "records": nullable_ref(
+            "records", "Per-question records: question, expected answer, reply, verdict, reason."
+        ),
+        "notes": nstr("Anything about the check a reader must know."),
+    },
+    required=["questions", "correct", "accuracy", "min_accuracy"],
+)
+
 CITATION = obj(
     "Where a `reported` document's numbers come from.",
     {
@@ -618,31 +733,49 @@ CITATION = obj(
     required=["title"],
 )
 
+_ACCELERATOR = {
+    "name": nstr("Chip name as `npu-smi` names it (e.g. `910B3`), or GPU name."),
+    "count": nint("Accelerators used by the server."),
+    "hbm_capacity_gib": nnum("HBM of one accelerator."),
+    "driver_version": nstr("NPU driver version."),
+    "firmware_version": nstr("NPU firmware version."),
+}
+_HOST = {
+    "cpu_model": nstr("CPU model name."),
+    "cpu_count": nint("Logical CPUs."),
+    "memory_gib": nnum("Host memory."),
+    "os": nstr("OS name and version."),
+    "kernel": nstr("Kernel release."),
+    "architecture": nstr("Machine architecture (`aarch64`, `x86_64`)."),
+}
+NODE = obj(
+    "One node of a multi-node server, from `bench env --json` run on it (`bench run "
+    "--node-env RANK=FILE`).",
+    {
+        "node_rank": integer("The node's `--node-rank`."),
+        "source": string("The capture file it was read from."),
+        "product": nstr("Server product of the node."),
+        "accelerator": obj(
+            "The node's accelerators as npu-smi there listed them (`count`: every NPU it saw).",
+            _ACCELERATOR,
+        ),
+        "host": obj("The node's host machine (empty when the capture had none).", _HOST),
+    },
+    required=["node_rank", "source", "accelerator"],
+)
+
 SYSTEM = obj(
     "The hardware and OS the server ran on.",
     {
         "product": nstr("Server product (e.g. `Atlas 800T A2`)."),
-        "accelerator": obj(
-            "The accelerators.",
-            {
-                "name": nstr("Chip name as `npu-smi` names it (e.g. `910B3`), or GPU name."),
-                "count": nint("Accelerators used by the server."),
-                "hbm_capacity_gib": nnum("HBM of one accelerator."),
-                "driver_version": nstr("NPU driver version."),
-                "firmware_version": nstr("NPU firmware version."),
-            },
-        ),
-        "host": obj(
-            "The host machine (of the server for measured runs).",
-            {
-                "cpu_model": nstr("CPU model name."),
-                "cpu_count": nint("Logical CPUs."),
-                "memory_gib": nnum("Host memory."),
-                "os": nstr("OS name and version."),
-                "kernel": nstr("Kernel release."),
-                "architecture": nstr("Machine architecture (`aarch64`, `x86_64`)."),
-            },
-        ),
+        "accelerator": obj("The accelerators.", _ACCELERATOR),
+        "host": obj("The host machine (of the server for measured runs).", _HOST),
+        "nodes": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/node"},
+            "description": "Every node of a multi-node server that a capture was given for, "
+            "one entry each (docs/scaling.md).",
+        },
         "missing": {
             "type": "object",
             "description": "Fields left null, each with the reason.",
@@ -729,6 +862,13 @@ SERVER = obj(
             {
                 "tp_size": nint("Tensor parallel size.", 1),
                 "dp_size": nint("Data parallel size.", 1),
+                "pp_size": nint("Pipeline parallel size.", 1),
+                "enable_dp_attention": nbool(
+                    "Data-parallel attention: the dp_size groups live inside tp_size NPUs."
+                ),
+                "nnodes": nint("Nodes the server spans (`--nnodes`).", 1),
+                "node_rank": nint("`--node-rank` of the node that answered the self-report."),
+                "dist_init_addr": nstr("`--dist-init-addr`: host:port of node rank 0."),
                 "mem_fraction_static": nnum("Fraction of device memory for weights + KV pool."),
                 "attention_backend": nstr("Attention backend (`ascend` on NPU)."),
                 "device": nstr("Device (`npu`, `cuda`, `cpu`)."),
@@ -835,6 +975,9 @@ SCHEMA = {
         "accuracy": nullable_ref(
             "accuracy", "The client's measurement error, from bench selftest."
         ),
+        "sanity": nullable_ref(
+            "sanity", "Whether the server's answers were right (optional: absent = not checked)."
+        ),
     },
     "allOf": [
         {
@@ -866,14 +1009,17 @@ SCHEMA = {
         "records": RECORDS,
         "token_counts": TOKEN_COUNTS,
         "delivery": DELIVERY,
+        "per_turn": PER_TURN,
         "run_metrics": RUN_METRICS,
         "run": RUN,
         "measured_run": MEASURED_RUN,
         "npu": NPU,
         "rank_memory": RANK_MEMORY,
+        "node": NODE,
         "reconciliation": RECONCILIATION,
         "memory": MEMORY,
         "accuracy": ACCURACY,
+        "sanity": SANITY,
         "citation": CITATION,
         "system": SYSTEM,
         "software": SOFTWARE,

@@ -24,8 +24,10 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("run", "bench.cli.run", "run a workload profile and write a complete result document"),
     ("throughput", "bench.cli.throughput", "load-generate against a server and measure throughput"),
     ("latency", "bench.cli.latency", "measure single-request TTFT/TPOT with the OpenAI SDK"),
+    ("sanity", "bench.cli.sanity", "check that the server's answers are right, beside its speed"),
     ("selftest", "bench.cli.selftest", "measure the client's own error against the simulator"),
     ("study", "bench.cli.study", "run a study: configurations x loads x repeats, with confidence"),
+    ("slo", "bench.cli.slo", "find the most load a running server takes within an SLO"),
     ("sim", "bench.cli.sim", "start the simulated SGLang-on-Atlas server"),
     ("memory", "bench.cli.memory", "read and reconcile device memory (log, npu-smi, model)"),
     ("env", "bench.cli.env", "capture the system and software environment"),
@@ -35,7 +37,11 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("report", "bench.cli.report", "aggregate result documents into a Markdown report"),
     ("submit", "bench.cli.submit", "validate a result and file it under results/"),
     ("verify", "bench.cli.verify", "check a signed result: its SSH signature and records hashes"),
-    ("compare", "bench.cli.compare", "compare two result documents side by side"),
+    (
+        "compare",
+        "bench.cli.compare",
+        "compare two results side by side, and whether each difference is real",
+    ),
 ]
 
 

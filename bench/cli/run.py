@@ -26,9 +26,13 @@ Examples:
   python -m bench run --profile seed-as-written --base-url URL --dataset-path ShareGPT.json
   python -m bench run --profile my-profile.toml --base-url URL --out runs/mine.json
 
+A profile's [[sanity]] entry (seed and demo have one) asks seeded arithmetic questions after
+the measured runs and records how many the server answered right; below its min_accuracy the
+document is still written, and is invalid (fast garbage is not ranked).
+
 Exit codes: 0 written and every request completed, 1 a run failed (its records stay on
-disk and the message says where) or some requests failed (the document is still written),
-2 usage error, 130 Ctrl-C.
+disk and the message says where), some requests failed or the sanity check is below its
+min_accuracy (the document is still written), 2 usage error, 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -90,6 +94,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="sample neither the NPUs nor the server's /metrics",
     )
+    parser.add_argument(
+        "--node-env",
+        action="append",
+        default=[],
+        metavar="RANK=FILE",
+        help="a multi-node server's node RANK, as `bench env --json` captured it there "
+        "(repeat for each node; recorded in system.nodes: docs/scaling.md)",
+    )
 
 
 def _interval(text: str) -> float:
@@ -122,6 +134,8 @@ def _command(args: argparse.Namespace) -> list[str]:
         argv += ["--results-dir", str(args.results_dir)]
     if args.selftest:
         argv.append("--selftest")
+    for node in args.node_env:
+        argv += ["--node-env", node]
     if args.no_telemetry:
         argv.append("--no-telemetry")
     else:
@@ -135,6 +149,7 @@ def _command(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from bench.nodes import parse_node_env
     from bench.runner import RunOptions, run_profile
     from bench.telemetry.session import TelemetryOptions
     from bench.workload.profile import load_profile
@@ -153,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
         dataset_path=args.dataset_path,
         selftest=args.selftest,
         command=_command(args),
+        node_envs=tuple(parse_node_env(text) for text in args.node_env),
         telemetry=None
         if args.no_telemetry
         else TelemetryOptions(npu_smi=args.npu_smi, interval_s=args.telemetry_interval),
@@ -176,10 +192,21 @@ def run(args: argparse.Namespace) -> int:
                 + (f", median TTFT {ttft:.1f} ms" if ttft is not None else "")
                 + (f", median TPOT {tpot:.2f} ms" if tpot is not None else "")
             )
+    code = 0
+    if doc.get("sanity") is not None:
+        from bench.client.sanity import passed, summary_lines
+
+        print("  " + summary_lines(doc["sanity"])[0])
+        if not passed(doc["sanity"]):
+            sys.stderr.write(
+                "Error: the server's answers to the sanity questions were wrong; the result "
+                f"is invalid and will not be ranked: {outcome.path}\n"
+            )
+            code = 1
     if outcome.failed_requests:
         sys.stderr.write(
             f"Error: {outcome.failed_requests} requests failed; the document records them: "
             f"{outcome.path}\n"
         )
         return 1
-    return 0
+    return code

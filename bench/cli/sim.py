@@ -5,7 +5,7 @@ It speaks SGLang 0.5.3's HTTP API (OpenAI chat/completions, native /generate, /h
 record the ground truth of every request and inject faults. Every number it produces is
 simulated. It listens until Ctrl-C or SIGTERM (exit 0), or the crash fault (exit 3).
 
-It takes SGLang's launch flags (`--tp-size`, `--mem-fraction-static`,
+It takes SGLang's launch flags (`--tp-size`, `--dp-size`, `--mem-fraction-static`,
 `--max-running-requests`, `--chunked-prefill-size`, `--max-prefill-tokens`, `--model-path`,
 `--host`, `--port`), so one command template drives the real engine and the simulator
 alike; each changes the simulated engine as SGLang's would, /get_server_info reports them,
@@ -76,6 +76,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="tensor-parallel NPUs: weights, KV heads and per-step work split N ways",
     )
     sglang.add_argument(
+        "--dp-size",
+        "--data-parallel-size",
+        type=int,
+        metavar="N",
+        help="data-parallel replicas, each on its own tp-size NPUs, requests dealt round-robin",
+    )
+    sglang.add_argument(
         "--mem-fraction-static",
         type=float,
         metavar="F",
@@ -95,6 +102,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         metavar="PATH",
         help="accepted and reported (the simulated model is the profile's)",
+    )
+    sglang.add_argument(
+        "--disable-radix-cache",
+        action="store_true",
+        help="no prefix cache: every prompt is prefilled whole",
     )
     faults = parser.add_argument_group("faults (seeded; marked in the ground truth)")
     faults.add_argument(
@@ -144,6 +156,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "server or proxy)",
     )
     faults.add_argument(
+        "--fault-garbage-rate",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="fraction of sanity questions (bench sanity) answered with a wrong number",
+    )
+    faults.add_argument(
         "--fault-health-delay",
         type=float,
         default=0.0,
@@ -168,6 +187,7 @@ def config_from_args(args: argparse.Namespace):
 
     launch = LaunchFlags(
         tp_size=args.tp_size,
+        dp_size=args.dp_size,
         mem_fraction_static=args.mem_fraction_static,
         max_running_requests=args.max_running_requests,
         chunked_prefill_size=args.chunked_prefill_size,
@@ -183,6 +203,7 @@ def config_from_args(args: argparse.Namespace):
         stall_rate=args.fault_stall_rate,
         malformed_rate=args.fault_malformed_rate,
         burst_rate=args.fault_burst_rate,
+        garbage_rate=args.fault_garbage_rate,
         health_delay_s=args.fault_health_delay,
         health_fail=args.fault_health_fail,
         crash_after=args.fault_crash_after,
@@ -196,6 +217,7 @@ def config_from_args(args: argparse.Namespace):
         tokenizer=args.tokenizer,
         tokens_per_chunk=args.tokens_per_chunk,
         eos_rate=args.eos_rate,
+        disable_radix_cache=args.disable_radix_cache,
         ground_truth=args.ground_truth,
         log_file=args.log_file,
         ready_file=args.ready_file,

@@ -78,6 +78,12 @@ def run(args: argparse.Namespace) -> int:
     doc = outcome.document
     done = sum(1 for c in doc["cells"] if c["status"] == "done")
     print(f"{doc['kind'] or 'no'} study written to {path}: {done}/{len(doc['cells'])} cells done")
+    for entry in doc.get("search") or []:
+        print(
+            f"  search C{entry['configuration']} | {entry['workload']}: {entry['status']}, "
+            f"largest passing {entry['largest_passing']}, smallest failing "
+            f"{entry['smallest_failing']} ({entry['axis']})"
+        )
     print(f"  report: python -m bench report --results {path.parent}")
     if outcome.failed_cells:
         shown = "; ".join(outcome.failed_cells[:10])

@@ -13,6 +13,8 @@ Examples:
       --input-len 512 --output-len 256 --num-prompts 200 --max-concurrency 64 --out run.json
   python -m bench throughput --base-url URL --dataset sharegpt \\
       --dataset-path ShareGPT_V3_unfiltered_cleaned_split.json --request-rate 4
+  python -m bench throughput --base-url URL --tokenizer MODEL_DIR \\
+      --dataset generated-shared-prefix --gsp-num-groups 8 --max-concurrency 16
 
 Exit codes: 0 every request completed, 1 a request failed or the server stopped
 answering (the records file keeps every finished request) or --out exists, 2 usage

@@ -2,6 +2,8 @@
 
 `sse` parses every OpenAI-compatible stream shape (pure); `api` builds request bodies;
 `stream` sends one request with aiohttp and turns it into a `bench.records.Record`;
-`loadgen` runs a workload (`bench throughput`); `latency` is the OpenAI-SDK probe
-(`bench latency`); `runinfo` assembles the schema's `run` object.
+`loadgen` runs a workload (`bench throughput`) of the jobs `jobs` builds (requests, or
+conversations that `conversation` replays turn by turn); `latency` is the OpenAI-SDK probe
+(`bench latency`); `sanity` asks the sanity questions (`bench sanity`); `runinfo` assembles
+the schema's `run` object.
 """

@@ -1,115 +1,54 @@
 """The kit's load generator (`bench throughput`): asyncio + aiohttp, uvloop where available.
 
 Warm-up requests go first and are excluded from the measured window. Then each measured
-request waits for its scheduled send time and for a free slot under `max_concurrency`,
-and is sent; its record is appended to the records file the moment it finishes, so a
-crash or Ctrl-C loses nothing already measured. If the server stops accepting
-connections, no further requests are sent and the run fails, saying where the records are.
-With `workers` > 1 the same requests, on the same schedule, go out from that many processes
-(`bench.client.workers`); with 1 (the default) they go out from this one.
+job (`bench.client.jobs`: a request, or a conversation) waits for its scheduled send time
+and for a free slot under `max_concurrency`, and is sent (a conversation's next turn goes
+once its turn before has finished, in a slot of its own); each record is appended to the
+records file the moment its request finishes, so a crash or Ctrl-C loses nothing already
+measured. If the server stops accepting connections, no further requests are sent and the
+run fails, saying where the records are. With `workers` > 1 the same jobs, on the same
+schedule, go out from that many processes (`bench.client.workers`); with 1 (the default)
+they go out from this one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.client.api import endpoint_url, request_body, request_id
-from bench.client.runinfo import run_async, run_object, workload_object
+from bench.client.jobs import (
+    Job,
+    default_name,
+    measured_jobs,
+    request_specs,
+    warmup_prompts,
+    workload_of,
+)
+from bench.client.runinfo import run_async, run_object
 from bench.client.sending import RunState, Sender, client_session
 from bench.client.shares import workers_used
 from bench.client.stream import RequestSpec
 from bench.client.target import Target
 from bench.client.window import WindowHooks
 from bench.errors import BenchError, UsageError
-from bench.jsonio import sha256_file
 from bench.metrics import run_metrics
 from bench.records import Record, RecordWriter
 from bench.utc import utc_now
-from bench.workload.dataset import (
-    Prompt,
-    Tokenizer,
-    load_tokenizer,
-    random_prompts,
-    sharegpt_prompts,
-)
+from bench.workload.dataset import Tokenizer, load_tokenizer
 from bench.workload.schedule import send_offsets_ns
-from bench.workload.spec import RANDOM_OUTPUT_LEN, ThroughputWorkload
+from bench.workload.spec import ThroughputWorkload
 
 DRIVER = "bench.loadgen"
 KIT_APIS = ("chat", "completions")
-WARMUP_SEED_OFFSET = 1_000_003  # warm-up prompts never repeat a measured prompt's prefix
-
-
-def build_prompts(
-    workload: ThroughputWorkload, tokenizer: Tokenizer
-) -> tuple[list[Prompt], list[Prompt]]:
-    """(warm-up prompts, measured prompts), both from seeded generators."""
-    if workload.dataset == "sharegpt":
-        measured = sharegpt_prompts(
-            tokenizer,
-            workload.dataset_path or "",
-            num_prompts=workload.num_prompts,
-            output_len=workload.output_len,
-            seed=workload.seed,
-        )
-    else:
-        measured = random_prompts(
-            tokenizer,
-            num_prompts=workload.num_prompts,
-            input_len=workload.input_len,
-            output_len=workload.output_len or RANDOM_OUTPUT_LEN,
-            range_ratio=workload.range_ratio,
-            seed=workload.seed,
-        )
-    warmup = (
-        random_prompts(
-            tokenizer,
-            num_prompts=workload.warmup,
-            input_len=workload.input_len,
-            output_len=workload.output_len or RANDOM_OUTPUT_LEN,
-            range_ratio=1.0,
-            seed=workload.seed + WARMUP_SEED_OFFSET,
-        )
-        if workload.warmup
-        else []
-    )
-    return warmup, measured
-
-
-def request_specs(
-    workload: ThroughputWorkload, target: Target, prompts: list[Prompt], *, warmup: bool
-) -> list[RequestSpec]:
-    url = endpoint_url(target.base_url, workload.api)
-    specs = []
-    for i, p in enumerate(prompts):
-        body = request_body(
-            workload.api, target.model, p.text, p.output_tokens, ignore_eos=workload.ignore_eos
-        )
-        specs.append(
-            RequestSpec(
-                index=i,
-                rid=request_id(),
-                url=url,
-                body=body,
-                payload=json.dumps(body).encode(),
-                warmup=warmup,
-                # the client knows the prompt's exact count only without a chat template
-                prompt_tokens_client=p.prompt_tokens if workload.api == "completions" else None,
-                requested_output_tokens=p.output_tokens,
-            )
-        )
-    return specs
 
 
 async def _drive(
     workload: ThroughputWorkload,
     warmups: list[RequestSpec],
-    measured: list[RequestSpec],
+    measured: list[Job],
     offsets_ns: list[int],
     tokenizer: Tokenizer,
     state: RunState,
@@ -136,35 +75,6 @@ async def _drive(
             await sender.close()
 
 
-def workload_of(workload: ThroughputWorkload, tokenizer_path: Path) -> dict[str, Any]:
-    """The schema's `workload` of a run of the kit's load generator."""
-    sharegpt = workload.dataset == "sharegpt"
-    path = Path(workload.dataset_path) if sharegpt and workload.dataset_path else None
-    return workload_object(
-        dataset=workload.dataset,
-        dataset_path=str(path) if path else None,
-        dataset_sha256=sha256_file(path) if path else None,
-        input_len=None if sharegpt else workload.input_len,
-        output_len=workload.output_len,
-        range_ratio=None if sharegpt else workload.range_ratio,
-        num_prompts=workload.num_prompts,
-        max_concurrency=workload.max_concurrency,
-        request_rate_rps=workload.request_rate_rps,
-        burstiness=workload.burstiness,
-        warmup_requests=workload.warmup,
-        seed=workload.seed,
-        api=workload.api,
-        ignore_eos=workload.ignore_eos,
-        stream=True,
-        timeout_s=workload.timeout_s,
-        tokenizer=str(tokenizer_path),
-    )
-
-
-def default_name(workload: ThroughputWorkload) -> str:
-    return f"throughput-{workload.dataset}-{workload.input_len}-{workload.output_len}"
-
-
 def run_throughput(
     workload: ThroughputWorkload,
     target: Target,
@@ -181,7 +91,7 @@ def run_throughput(
 
     `progress` None shows a bar only when stderr is a terminal. `window` is told when the
     measured window opens and closes (`bench.client.window`). `workers` > 1 spreads the
-    streams over that many processes (`bench.client.workers`); 1 runs them here. Raises
+    jobs over that many processes (`bench.client.workers`); 1 runs them here. Raises
     BenchError, naming the records file, when the server stops answering or a worker dies.
     """
     if workers < 1:
@@ -196,9 +106,8 @@ def run_throughput(
         raise UsageError("the kit's load generator needs a tokenizer (--tokenizer DIR)")
     records_path = Path(records_path)
     tokenizer = load_tokenizer(target.tokenizer)
-    warm_prompts, prompts = build_prompts(workload, tokenizer)
-    warmups = request_specs(workload, target, warm_prompts, warmup=True)
-    measured = request_specs(workload, target, prompts, warmup=False)
+    warmups = request_specs(workload, target, warmup_prompts(workload, tokenizer), warmup=True)
+    measured = measured_jobs(workload, target, tokenizer)
     offsets = send_offsets_ns(
         workload.request_rate, len(measured), burstiness=workload.burstiness, seed=workload.seed
     )
@@ -208,7 +117,7 @@ def run_throughput(
 
     with (
         RecordWriter(records_path) as writer,
-        tqdm(total=len(measured), disable=not show, file=sys.stderr, unit="req") as bar,
+        tqdm(total=workload.num_prompts, disable=not show, file=sys.stderr, unit="req") as bar,
     ):
         used = workers_used(workers, workload.max_concurrency, len(measured))
         if used == 1:
@@ -239,7 +148,9 @@ def run_throughput(
         records_sha256=writer.sha256,
         records_count=writer.count,
         metrics=metrics,
-        notes="; ".join([f"served model: {target.model}", *_workers_note(workers, used, workload)]),
+        notes="; ".join(
+            [f"served model: {target.model}", *_workers_note(workers, used, workload, measured)]
+        ),
         workers=used,
     )
 
@@ -247,13 +158,13 @@ def run_throughput(
 def _in_workers(
     workload: ThroughputWorkload,
     target: Target,
-    requests: tuple[list[RequestSpec], list[RequestSpec], list[int]],
+    requests: tuple[list[RequestSpec], list[Job], list[int]],
     writer: RecordWriter,
     workers: int,
     bar: Any,
     window: WindowHooks | None,
 ) -> tuple[list[Record], str | None]:
-    """The run's requests sent by `workers` processes: (records, why the server died)."""
+    """The run's jobs sent by `workers` processes: (records, why the server died)."""
     from bench.client.workers import WorkerFailure, plan_jobs, run_workers
 
     warmups, measured, offsets = requests
@@ -268,12 +179,11 @@ def _in_workers(
     return outcome.records, outcome.dead
 
 
-def _workers_note(asked: int, used: int, workload: ThroughputWorkload) -> list[str]:
+def _workers_note(
+    asked: int, used: int, workload: ThroughputWorkload, measured: list[Job]
+) -> list[str]:
     if asked == used:
         return [f"{used} load generator workers"] if used > 1 else []
-    why = (
-        f"max_concurrency {workload.max_concurrency}"
-        if workload.max_concurrency is not None and workload.max_concurrency < asked
-        else f"{workload.num_prompts} measured requests"
-    )
+    cap = workload.max_concurrency
+    why = f"max_concurrency {cap}" if cap is not None and cap < asked else f"{len(measured)} jobs"
     return [f"{asked} load generator workers asked, {used} used ({why})"]

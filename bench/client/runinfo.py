@@ -52,6 +52,11 @@ WORKLOAD_KEYS = (
     "seed", "api", "ignore_eos", "stream", "timeout_s", "tokenizer", "prompt_description",
     "notes",
 )  # fmt: skip
+# Keys of one dataset only (generated-shared-prefix, multi-turn): present when given.
+DATASET_KEYS = (
+    "gsp_num_groups", "gsp_prompts_per_group", "gsp_system_prompt_len", "gsp_question_len",
+    "gsp_output_len", "mt_num_conversations", "mt_num_turns", "mt_user_len",
+)  # fmt: skip
 CHAT_NOTE = (
     "chat API: the input length counts the tokens of the user message; the server adds its "
     "chat template and reports the total as usage.prompt_tokens (N_in)"
@@ -59,11 +64,13 @@ CHAT_NOTE = (
 
 
 def workload_object(**fields: Any) -> dict[str, Any]:
-    """The schema's `workload`, every key in the schema's order (None where not given)."""
-    unknown = sorted(set(fields) - set(WORKLOAD_KEYS))
+    """The schema's `workload`, every key in the schema's order (None where not given); a
+    dataset's own keys (`DATASET_KEYS`) only where given."""
+    unknown = sorted(set(fields) - set(WORKLOAD_KEYS) - set(DATASET_KEYS))
     if unknown:
         raise ValueError(f"not a workload field: {unknown[0]}")
     workload = {key: fields.get(key) for key in WORKLOAD_KEYS}
+    workload.update({k: fields[k] for k in DATASET_KEYS if fields.get(k) is not None})
     if workload["notes"] is None and workload["api"] == "chat":
         workload["notes"] = CHAT_NOTE
     return workload

@@ -1,8 +1,9 @@
 """Sending requests on one event loop: the part of the load generator that one process runs
 (`bench.client.loadgen` alone, or each of its workers, `bench.client.workers`).
 
-`Sender` sends warm-up requests under the concurrency cap, then the measured requests on
-their schedule, each one waiting for its send time and then for a free slot. Every record
+`Sender` sends warm-up requests under the concurrency cap, then the measured jobs
+(`bench.client.jobs`: a request, or a conversation whose turns follow each other) on their
+schedule, each one waiting for its send time and then for a free slot. Every record
 goes to the `RunState` the moment its request finishes (appended to the records file and
 flushed, so a crash or Ctrl-C loses nothing already measured). When the server refuses
 connections `DEAD_SERVER_FAILURES` times in a row, or someone `stop`s the run, no further
@@ -19,7 +20,8 @@ from typing import Any
 import aiohttp
 
 from bench.client.counting import TokenCounter
-from bench.client.stream import RequestSpec, send_request, write_tracing
+from bench.client.jobs import Job
+from bench.client.stream import RequestSpec, exchange, write_tracing
 from bench.records import Record, RecordWriter
 
 DEAD_SERVER_FAILURES = 3  # connection failures in a row, with no success between
@@ -86,18 +88,34 @@ class Sender:
         self.tokenizer = tokenizer
         self.in_flight: list[asyncio.Task] = []
 
-    async def _one(self, spec: RequestSpec, scheduled_ns: int | None, slot: Any) -> None:
+    async def _one(self, job: Job, scheduled_ns: int | None, slot: Any) -> None:
+        """The job's request; for a conversation, each next turn once this one is done, in
+        a slot of its own (scheduled when the turn before it finished)."""
+        spec: RequestSpec | None = job.first
+        replies: tuple[str, ...] = ()
+        held = slot is not None
         try:
-            record = await send_request(
-                self.session,
-                spec,
-                timeout_s=self.timeout_s,
-                tokenizer=self.tokenizer,
-                scheduled_ns=scheduled_ns,
-            )
-            self.state.finished(record)
+            while spec is not None:
+                record, text = await exchange(
+                    self.session,
+                    spec,
+                    timeout_s=self.timeout_s,
+                    tokenizer=self.tokenizer,
+                    scheduled_ns=scheduled_ns,
+                )
+                self.state.finished(record)
+                replies += (text,)
+                spec = job.replay.next(spec, record, replies) if job.replay else None
+                if spec is None or self.state.stopping:
+                    break
+                scheduled_ns = time.perf_counter_ns()
+                if slot is not None:
+                    slot.release()
+                    held = False
+                    await slot.acquire()
+                    held = True
         finally:
-            if slot is not None:
+            if held:
                 slot.release()
 
     async def warm_up(self, warmups: list[RequestSpec]) -> None:
@@ -105,16 +123,14 @@ class Sender:
         slot = asyncio.Semaphore(self.limit or len(warmups) or 1)
         for spec in warmups:
             await slot.acquire()
-            self.in_flight.append(asyncio.create_task(self._one(spec, None, slot)))
+            self.in_flight.append(asyncio.create_task(self._one(Job(spec), None, slot)))
         await asyncio.gather(*self.in_flight)
 
-    async def on_schedule(
-        self, measured: list[RequestSpec], offsets_ns: list[int], start_ns: int
-    ) -> None:
-        """Each request at `start_ns + offset` (perf_counter_ns) or as soon after as a slot
-        is free, until all have finished or the run is stopping."""
+    async def on_schedule(self, measured: list[Job], offsets_ns: list[int], start_ns: int) -> None:
+        """Each job at `start_ns + offset` (perf_counter_ns) or as soon after as a slot is
+        free, until all have finished or the run is stopping."""
         slot = asyncio.Semaphore(self.limit) if self.limit else None
-        for spec, offset in zip(measured, offsets_ns, strict=True):
+        for job, offset in zip(measured, offsets_ns, strict=True):
             scheduled_ns = start_ns + offset
             delay_ns = scheduled_ns - time.perf_counter_ns()
             if delay_ns > 0:
@@ -125,7 +141,7 @@ class Sender:
                 if slot is not None:
                     slot.release()
                 break
-            self.in_flight.append(asyncio.create_task(self._one(spec, scheduled_ns, slot)))
+            self.in_flight.append(asyncio.create_task(self._one(job, scheduled_ns, slot)))
         await asyncio.gather(*self.in_flight)
 
     async def close(self) -> None:

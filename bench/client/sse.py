@@ -7,6 +7,11 @@ with a choice, usage in a final chunk with empty `choices`, usage on every chunk
 continuous usage stats: then each chunk's token count is the usage delta), `[DONE]`
 missing after a finish_reason or usage, and an error object inside the stream.
 A stream that ends with neither `[DONE]` nor a finish_reason was cut.
+
+Prefix-cache hits: `usage.prompt_tokens_details.cached_tokens` (OpenAI's field; SGLang
+fills it with `--enable-cache-report` and leaves it out when nothing was cached), else
+llama.cpp's `timings.cache_n` (the prompt tokens its slot reused), which its server sends
+beside `usage`.
 """
 
 from __future__ import annotations
@@ -29,11 +34,13 @@ class StreamState:
     finish_reason: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    cached_tokens: int | None = None
     saw_done: bool = False
     error_kind: str | None = None
     error: str | None = None
     _pending: list[str] = field(default_factory=list)
     _last_completion_tokens: int = 0
+    _cached_in_usage: bool = False
 
     @property
     def failed(self) -> bool:
@@ -121,6 +128,7 @@ class StreamState:
         if self.response_id is None and isinstance(obj.get("id"), str):
             self.response_id = obj["id"]
         usage_tokens = self._take_usage(obj.get("usage"))
+        self._take_cache_n(obj.get("timings"))
         text = ""
         choices = obj.get("choices")
         if isinstance(choices, list):
@@ -142,6 +150,11 @@ class StreamState:
         prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
         if isinstance(prompt, int):
             self.prompt_tokens = prompt
+        details = usage.get("prompt_tokens_details")
+        cached = details.get("cached_tokens") if isinstance(details, dict) else None
+        if _count(cached):
+            self.cached_tokens = cached
+            self._cached_in_usage = True
         if not isinstance(completion, int):
             return None
         self.completion_tokens = completion
@@ -149,9 +162,19 @@ class StreamState:
         self._last_completion_tokens = completion
         return delta
 
+    def _take_cache_n(self, timings: Any) -> None:
+        """llama.cpp's `timings.cache_n`, when no usage detail gave the cached tokens."""
+        cache_n = timings.get("cache_n") if isinstance(timings, dict) else None
+        if _count(cache_n) and not self._cached_in_usage:
+            self.cached_tokens = cache_n
+
     @property
     def text(self) -> str:
         return "".join(self.chunk_text)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _choice_text(choice: dict[str, Any]) -> str:

@@ -38,6 +38,8 @@ class RequestSpec:
     payload: bytes | None = None  # `body` as JSON, encoded ahead of the run
     prompt_tokens_client: int | None = None
     requested_output_tokens: int | None = None
+    group: int | None = None  # shared-prefix group, or conversation
+    turn: int | None = None  # turn within the conversation
 
 
 def split_lines(rest: bytes, data: bytes) -> tuple[list[bytes], bytes]:
@@ -102,6 +104,21 @@ async def send_request(
 ) -> Record:
     """Send `spec`, read the whole stream, and return its record. `submit_ns` is taken just
     before the request is handed to aiohttp, `send_ns` when aiohttp wrote its last byte."""
+    record, _text = await exchange(
+        session, spec, timeout_s=timeout_s, tokenizer=tokenizer, scheduled_ns=scheduled_ns
+    )
+    return record
+
+
+async def exchange(
+    session: aiohttp.ClientSession,
+    spec: RequestSpec,
+    *,
+    timeout_s: float,
+    tokenizer: TokenCounter | None,
+    scheduled_ns: int | None = None,
+) -> tuple[Record, str]:
+    """`send_request`, and the reply's text (a conversation puts it into its history)."""
     state = StreamState()
     status: int | None = None
     headers = {"X-Request-Id": spec.rid, "Content-Type": "application/json", **auth_headers()}
@@ -137,10 +154,11 @@ async def send_request(
         kind = "stream_cut" if state.chunk_ns else "connection"
         state.fail(kind, f"{type(exc).__name__}: {exc}")
     done_ns = time.perf_counter_ns()
-    return to_record(
+    record = to_record(
         spec, state, send_ns=trace.get("sent_ns", submit_ns), done_ns=done_ns, status=status,
         scheduled_ns=scheduled_ns, tokenizer=tokenizer, submit_ns=submit_ns,
     )  # fmt: skip
+    return record, state.text
 
 
 def to_record(
@@ -177,4 +195,7 @@ def to_record(
         requested_output_tokens=spec.requested_output_tokens,
         error_kind=state.error_kind,
         error=state.error,
+        cached_tokens_server=state.cached_tokens,
+        group=spec.group,
+        turn=spec.turn,
     )

@@ -39,6 +39,8 @@ def summary_table(run: dict[str, Any]) -> str:
         ("tpot_ms", "TPOT"),
         ("itl_ms", "ITL"),
         ("e2e_ms", "E2E"),
+        ("ttft_first_of_group_ms", "TTFT first of group"),
+        ("ttft_rest_of_group_ms", "TTFT rest of group"),
         ("schedule_lag_ms", "schedule lag"),
     ):
         s = m.get(key)
@@ -49,6 +51,10 @@ def summary_table(run: dict[str, Any]) -> str:
     tc = m.get("token_counts", {})
     table.append(("N_in / N_out source", f"{tc.get('input_source')} / {tc.get('output_source')}"))
     table.append(("client/server N_out mismatch", _fmt(tc.get("output_tokens_mismatch"))))
+    if m.get("cached_prompt_tokens") is not None:
+        rate = m.get("prefix_cache_hit_rate")
+        hits = f"{m['cached_prompt_tokens']} ({'-' if rate is None else f'{rate:.1%}'} of N_in)"
+        table.append(("prefix-cache hits (tokens)", hits))
     return (
         tabulate(table, tablefmt="plain")
         + "\n\n"

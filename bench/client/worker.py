@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from bench.client.jobs import Job
 from bench.client.runinfo import run_async
 from bench.client.sending import RunState, Sender, client_session
 from bench.client.stream import RequestSpec
@@ -40,7 +42,7 @@ class WorkerJob:
     timeout_s: float
     cap: int | None
     warmups: tuple[RequestSpec, ...]
-    measured: tuple[RequestSpec, ...]
+    measured: tuple[Job, ...]  # a conversation's replay without its tokenizer: bound here
     offsets_ns: tuple[int, ...]
     records_path: str
 
@@ -112,9 +114,17 @@ async def _work(job: WorkerJob, conn: Connection, progress: Any) -> str | None:
                     conn.send(("warm", state.dead))
                     start_ns = await go
                     if start_ns is not None and not state.stopping:
-                        await sender.on_schedule(list(job.measured), list(job.offsets_ns), start_ns)
+                        measured = [_bound(j, tokenizer) for j in job.measured]
+                        await sender.on_schedule(measured, list(job.offsets_ns), start_ns)
                 finally:
                     await sender.close()
         finally:
             loop.remove_reader(conn.fileno())
     return state.dead
+
+
+def _bound(job: Job, tokenizer: Any) -> Job:
+    """A conversation's replay counting prompts with this worker's tokenizer."""
+    if job.replay is None:
+        return job
+    return dataclasses.replace(job, replay=dataclasses.replace(job.replay, count=tokenizer.count))

@@ -5,6 +5,9 @@ shares the requests and the concurrency cap among the workers (`bench.client.sha
 starts each worker (`bench.client.worker`) with the `spawn` method: a fresh interpreter,
 nothing forked from a process that already runs threads or an event loop. Then:
 
+Jobs (`bench.client.jobs`) are shared, not requests: a conversation's turns all go from
+one worker.
+
 1. every worker sends its share of the warm-up requests (the server sees the run's warm-up
    once, as with one process) and says when they have finished;
 2. when all have, the parent tells its window hooks the measured window opens, picks one
@@ -26,6 +29,7 @@ not exit, so no worker outlives its run.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import multiprocessing
 import time
@@ -34,6 +38,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from bench.client.jobs import Job
 from bench.client.shares import split, worker_caps
 from bench.client.stream import RequestSpec
 from bench.client.window import WindowHooks
@@ -68,12 +73,14 @@ def plan_jobs(
     timeout_s: float,
     cap: int | None,
     warmups: list[RequestSpec],
-    measured: list[RequestSpec],
+    measured: list[Job],
     offsets_ns: list[int],
     records_path: Path,
     workers: int,
 ) -> list[WorkerJob]:
-    """Each worker's share of the run (pure)."""
+    """Each worker's share of the run (pure). A conversation is one job: all its turns go
+    from one worker. A conversation's replay travels without its tokenizer (a worker binds
+    its own, loaded from the same file), so no tokenizer is pickled with every job."""
     warm_shares = split(len(warmups), workers, cap)
     shares = split(len(measured), workers, cap)
     return [
@@ -83,12 +90,18 @@ def plan_jobs(
             timeout_s=timeout_s,
             cap=share_cap,
             warmups=tuple(warmups[i] for i in warm_shares[k]),
-            measured=tuple(measured[i] for i in shares[k]),
+            measured=tuple(_portable(measured[i]) for i in shares[k]),
             offsets_ns=tuple(offsets_ns[i] for i in shares[k]),
             records_path=str(part_path(records_path, k)),
         )
         for k, share_cap in enumerate(worker_caps(cap, workers))
     ]
+
+
+def _portable(job: Job) -> Job:
+    if job.replay is None or job.replay.count is None:
+        return job
+    return dataclasses.replace(job, replay=dataclasses.replace(job.replay, count=None))
 
 
 def run_workers(

@@ -2,12 +2,11 @@
 
 Two ways to build its command line:
 
-- `build_argv(...)`: the equivalent of a kit workload (`ThroughputWorkload`). The kit's
-  `random` dataset (exact lengths) becomes sglang's `random-ids` (random token ids, nothing
-  downloaded);
-  `--dataset-name random` would sample ShareGPT text and download it. `sharegpt` needs a
-  local `--dataset-path`. `--output-details` is always passed so every request's TTFT and
-  ITLs come back; `--warmup-requests` only where the installed release has it.
+- `build_argv(...)`: the equivalent of a kit workload (`ThroughputWorkload`); its dataset
+  maps as `sglang_datasets` says (`random` becomes `random-ids`, nothing is downloaded;
+  `generated-shared-prefix` is bench_serving's own). `--output-details` is always passed so
+  every request's TTFT and ITLs come back; `--warmup-requests` only where the installed
+  release has it.
 - `as_written_argv(...)`: the article's command exactly as written, with only `--base-url`
   pointed at the target and `--output-file` added. It has no `--dataset-name`, so sglang
   runs ShareGPT, which it would download: the kit refuses to run it without a local
@@ -31,6 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.client.target import Target
+from bench.drivers.sglang_datasets import (
+    dataset_argv,
+    fmt_number,
+    gsp_workload,
+    process_env,
+    require_flag,
+)
 from bench.drivers.sglang_output import Invocation, map_run, parse_output
 from bench.errors import BenchError, OutputExistsError, UsageError
 from bench.jsonio import sha256_file
@@ -51,7 +57,6 @@ ARTICLE_ARGS = (
     "256",
 )
 KIT_API_BACKEND = {"chat": "sglang-oai-chat", "completions": "sglang-oai", "generate": "sglang"}
-KIT_DATASET = {"random": "random-ids", "random-ids": "random-ids", "sharegpt": "sharegpt"}
 STARTUP_ALLOWANCE_S = 120.0
 
 
@@ -68,6 +73,8 @@ class SglangInstall:
     version: str
     has_warmup_flag: bool
     has_burstiness_flag: bool = False
+    has_gsp_range_ratio_flag: bool = False
+    has_flush_cache_flag: bool = False
 
 
 _PROBE = """
@@ -81,8 +88,8 @@ for rel in ("bench_serving.py", "benchmark/serving.py"):
     if p.is_file():
         text += p.read_text(encoding="utf-8", errors="replace")
 print(version)
-print("--warmup-requests" in text)
-print("--burstiness" in text)
+for flag in ("--warmup-requests", "--burstiness", "--gsp-range-ratio", "--flush-cache"):
+    print(flag in text)
 """
 
 
@@ -95,18 +102,13 @@ def probe_install(python: str = sys.executable) -> SglangInstall:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise BenchError(f"cannot run {python} to find sglang: {exc}") from None
     lines = proc.stdout.split()
-    if proc.returncode != 0 or len(lines) < 3:
+    if proc.returncode != 0 or len(lines) < 5:
         raise BenchError(
             f"sglang is not installed for {python}: `--driver sglang` needs "
             "`pip install --no-deps sglang==0.5.3` (make venv-test does it)"
         )
-    return SglangInstall(
-        version=lines[0], has_warmup_flag=lines[1] == "True", has_burstiness_flag=lines[2] == "True"
-    )
-
-
-def _fmt(value: float) -> str:
-    return repr(int(value)) if float(value).is_integer() else repr(float(value))
+    has = [line == "True" for line in lines[1:5]]
+    return SglangInstall(lines[0], *has)
 
 
 def build_argv(
@@ -122,35 +124,18 @@ def build_argv(
         return as_written_argv(
             target.base_url, output_file, workload.dataset_path, options.python, tokenizer
         )
-    if workload.dataset not in KIT_DATASET:
-        raise UsageError(f"--driver sglang cannot run dataset {workload.dataset!r}")
     if workload.api not in KIT_API_BACKEND:
         raise UsageError(f"--driver sglang cannot use api {workload.api!r}")
-    dataset = KIT_DATASET[workload.dataset]
     argv = [options.python, "-m", MODULE, "--backend", KIT_API_BACKEND[workload.api]]
-    argv += ["--base-url", target.base_url, "--dataset-name", dataset]
-    if dataset == "sharegpt":
-        if not workload.dataset_path:
-            raise UsageError("the sharegpt dataset needs --dataset-path (nothing is downloaded)")
-        argv += ["--dataset-path", workload.dataset_path]
-        if workload.output_len is not None:
-            argv += ["--sharegpt-output-len", str(workload.output_len)]
-    else:
-        argv += ["--random-input-len", str(workload.input_len)]
-        argv += ["--random-output-len", str(workload.output_len)]
-        argv += ["--random-range-ratio", _fmt(workload.range_ratio)]
+    argv += ["--base-url", target.base_url, *dataset_argv(workload, install)]
     argv += ["--num-prompts", str(workload.num_prompts), "--seed", str(workload.seed)]
     if workload.max_concurrency is not None:
         argv += ["--max-concurrency", str(workload.max_concurrency)]
     if workload.request_rate_rps is not None:
-        argv += ["--request-rate", _fmt(workload.request_rate_rps)]
+        argv += ["--request-rate", fmt_number(workload.request_rate_rps)]
     if workload.burstiness != 1.0:
-        if not install.has_burstiness_flag:
-            raise UsageError(
-                f"sglang.bench_serving {install.version} has no --burstiness; "
-                "use burstiness 1 (Poisson) or the kit's driver"
-            )
-        argv += ["--burstiness", _fmt(workload.burstiness)]
+        require_flag(install, install.has_burstiness_flag, "--burstiness", "burstiness 1 (Poisson)")
+        argv += ["--burstiness", fmt_number(workload.burstiness)]
     argv += ["--model", target.model]
     if tokenizer:
         argv += ["--tokenizer", tokenizer]
@@ -194,11 +179,13 @@ def process_timeout_s(workload: ThroughputWorkload) -> float:
     return STARTUP_ALLOWANCE_S + workload.timeout_s * waves
 
 
-def _run_process(argv: list[str], log_path: Path, timeout_s: float) -> int:
+def _run_process(
+    argv: list[str], log_path: Path, timeout_s: float, extra_env: dict[str, str] | None = None
+) -> int:
     """Run argv with stdout+stderr into log_path; kill its process group past timeout_s."""
     # Offline unless the user says otherwise: the kit downloads no dataset and no tokenizer.
     env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **os.environ}
-    env.update(PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
+    env.update(PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false", **(extra_env or {}))
     with log_path.open("w", encoding="utf-8") as log:
         proc = subprocess.Popen(
             argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
@@ -254,7 +241,8 @@ def run_sglang(
     argv = build_argv(workload, target, output_file, install, options)
     log_path = output_file.with_name(output_file.name + ".log")
     started = time.time()
-    code = _run_process(argv, log_path, process_timeout_s(workload))
+    env = {} if options.as_written else process_env(workload, output_file)
+    code = _run_process(argv, log_path, process_timeout_s(workload), env)
     if code != 0 or not output_file.is_file():
         raise BenchError(
             f"sglang.bench_serving exited with code {code} after {time.time() - started:.0f} s "
@@ -276,6 +264,7 @@ def run_sglang(
         records_path=str(output_file),
         records_sha256=sha256_file(output_file),
         notes=_as_written_note(target, options) if options.as_written else None,
+        gsp=None if options.as_written else gsp_workload(workload),
     )
     run = map_run(results[-1], invocation, name)
     return {"name": name, "started_utc": utc_now(started), **run}

@@ -76,6 +76,7 @@ class Invocation:
     records_path: str | None = None
     records_sha256: str | None = None
     notes: str | None = None
+    gsp: dict[str, int] | None = None  # a generated-shared-prefix run's gsp_* keys
 
 
 def parse_output(text: str, where: str = "sglang output") -> list[dict[str, Any]]:
@@ -284,10 +285,16 @@ def _workload(result: dict[str, Any], inv: Invocation, sent: int) -> dict[str, A
     is_random = dataset.startswith("random")
     input_len = result.get("random_input_len") if is_random else None
     output_len = result.get("random_output_len") if is_random else result.get("sharegpt_output_len")
+    if dataset == "generated-shared-prefix" and inv.gsp:  # not in the output line: as asked
+        output_len = inv.gsp.get("gsp_output_len")
     ratio = _number(result, "random_range_ratio") if is_random else None
+    if dataset == "generated-shared-prefix":  # fixed lengths unless --gsp-range-ratio
+        argv = list(inv.argv)
+        flag = "--gsp-range-ratio"
+        ratio = float(argv[argv.index(flag) + 1]) if flag in argv[:-1] else 1.0
     backend = str(result.get("backend") or "sglang")
     conc = result.get("max_concurrency")
-    return {
+    out = {
         "dataset": dataset,
         "dataset_path": inv.dataset_path,
         "dataset_sha256": inv.dataset_sha256,
@@ -306,10 +313,21 @@ def _workload(result: dict[str, Any], inv: Invocation, sent: int) -> dict[str, A
         "timeout_s": SGLANG_REQUEST_TIMEOUT_S,
         "tokenizer": inv.tokenizer,
         "prompt_description": None,
-        "notes": None
-        if is_random
-        else "ShareGPT conversations: prompt and output lengths come from the dataset",
+        "notes": None if is_random else _dataset_note(dataset),
     }
+    if dataset == "generated-shared-prefix" and inv.gsp:
+        out.update(inv.gsp)
+    return out
+
+
+def _dataset_note(dataset: str) -> str:
+    if dataset == "generated-shared-prefix":
+        return (
+            "sglang.bench_serving's generated-shared-prefix: system prompts and questions of "
+            "random token ids of the vocabulary (lengths approximate after decoding), "
+            "shuffled across groups; N_in counted with its tokenizer"
+        )
+    return "ShareGPT conversations: prompt and output lengths come from the dataset"
 
 
 def _token_counts(result: dict[str, Any]) -> dict[str, Any]:

@@ -188,7 +188,7 @@ def collect_memory(
         tp
         or (log.tp_size if log else None)
         or _info_value(server_info, "tp_size", int)
-        or (len(log.ranks) if log and len(log.ranks) > 1 else None)
+        or (len({r.rank for r in log.ranks}) if log and len(log.ranks) > 1 else None)
         or 1
     )
     weights, kv, kv_tokens = _measured(log, server_info, sources, notes)
@@ -228,6 +228,7 @@ def collect_memory(
         "per_rank": [
             {
                 "rank": r.rank,
+                "dp_rank": r.dp_rank,
                 "weights_gib": r.weights_gib,
                 "avail_after_weights_gib": r.avail_after_weights_gib,
                 "kv_cache_gib": r.kv_cache_gib,

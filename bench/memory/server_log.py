@@ -13,10 +13,13 @@ mem_cache/memory_pool.py, managers/scheduler.py), across the versions the Ascend
     server_args=ServerArgs(model_path='...', ..., mem_fraction_static=0.9, ..., tp_size=1, ...)
 
 each behind a `[2025-01-23 19:35:20 TP0]`, `[01:39:47]` or `[... DP1 TP1 EP1]` prefix (the rank
-tags appear only when that parallelism is > 1). SGLang computes every "GB" as bytes / 2**30
-(`GB = 1024 * 1024 * 1024` in memory_pool.py, `free / (1 << 30)` in get_available_gpu_memory):
-the unit is GiB, so the numbers are kept as they are, never rescaled by 1e9 / 2**30.
-Values are printed with two decimals, so each one is exact to +-0.005 GiB.
+tags appear only when that parallelism is > 1). A rank is its (DP, TP) pair: with `--dp-size`
+every data-parallel replica loads its own copy of the weights on its own NPUs, so `DP1 TP0`
+is another device than `DP0 TP0`, never the same rank loading twice.
+SGLang computes every "GB" as bytes / 2**30 (`GB = 1024 * 1024 * 1024` in memory_pool.py,
+`free / (1 << 30)` in get_available_gpu_memory): the unit is GiB, so the numbers are kept as
+they are, never rescaled by 1e9 / 2**30. Values are printed with two decimals, so each one
+is exact to +-0.005 GiB.
 """
 
 from __future__ import annotations
@@ -46,9 +49,9 @@ _SERVER_ARGS = re.compile(r"server_args=ServerArgs\((?P<body>.*?)\)?\s*$")
 
 @dataclass(frozen=True)
 class RankLog:
-    """What the log says about one tensor-parallel rank. Sizes in GiB."""
+    """What the log says about one rank (one NPU). Sizes in GiB."""
 
-    rank: int
+    rank: int  # the tensor-parallel rank (its `TPn` tag; 0 without one)
     weights_gib: float | None = None
     weights_from: str | None = None  # "mem usage" or "avail difference" (versions without it)
     avail_before_weights_gib: float | None = None
@@ -61,6 +64,11 @@ class RankLog:
     model_class: str | None = None
     dtype: str | None = None
     load_elapsed_s: float | None = None
+    dp_rank: int | None = None  # the data-parallel replica, when the line has both tags
+
+    @property
+    def label(self) -> str:
+        return f"rank {self.rank}" if self.dp_rank is None else f"DP{self.dp_rank} TP{self.rank}"
 
 
 @dataclass(frozen=True)
@@ -70,23 +78,23 @@ class ServerLogMemory:
     scheduler: dict = field(default_factory=dict)
     mem_fraction_static: float | None = None
     tp_size: int | None = None
+    dp_size: int | None = None
     model_path: str | None = None
     lines_matched: int = 0
     notes: tuple[str, ...] = ()
 
 
-def _rank_of(line: str, match_start: int) -> int:
-    """The TP rank of a log line: its `TPn` tag, else `DPn`, else 0 (single rank)."""
+def _rank_of(line: str, match_start: int) -> tuple[int | None, int]:
+    """(DP rank, TP rank) of a log line from its `DPn` and `TPn` tags: no `DPn` tag, DP None
+    (one replica); no `TPn` tag, TP rank 0 (SGLang tags TP only when tp_size > 1)."""
     prefix = None
     for m in _PREFIX.finditer(line, 0, match_start):
         prefix = m
     if prefix is None:
-        return 0
+        return None, 0
     tags = dict(_TAG.findall(prefix.group("tags") or ""))
-    for name in ("TP", "DP"):
-        if name in tags:
-            return int(tags[name])
-    return 0
+    dp = int(tags["DP"]) if "DP" in tags else None
+    return dp, int(tags.get("TP", 0))
 
 
 def _kv_pairs(body: str) -> dict[str, str]:
@@ -106,25 +114,27 @@ def _gib(value: str | None) -> float | None:
 
 def parse_server_log(text: str) -> ServerLogMemory:
     """Every memory figure SGLang logged at start-up. Pure: text in, frozen record out."""
-    ranks: dict[int, RankLog] = {}
+    ranks: dict[tuple[int, int], RankLog] = {}
     notes: list[str] = []
     matched = 0
     summary: dict = {}
     max_total = None
     server_args: dict[str, str] = {}
 
-    def get(rank: int) -> RankLog:
-        return ranks.setdefault(rank, RankLog(rank=rank))
+    def get(key: tuple[int | None, int]) -> RankLog:
+        dp, tp = key
+        return ranks.setdefault((-1 if dp is None else dp, tp), RankLog(rank=tp, dp_rank=dp))
+
+    def put(rank: RankLog) -> None:
+        ranks[(-1 if rank.dp_rank is None else rank.dp_rank, rank.rank)] = rank
 
     for line in text.splitlines():
         if m := _LOAD_BEGIN.search(line):
-            r = _rank_of(line, m.start())
-            ranks[r] = replace(get(r), avail_before_weights_gib=float(m.group(1)))
+            put(replace(get(_rank_of(line, m.start())), avail_before_weights_gib=float(m.group(1))))
             matched += 1
         elif m := _LOAD_END.search(line):
-            r = _rank_of(line, m.start())
             kv = _kv_pairs(m.group("body"))
-            cur = get(r)
+            cur = get(_rank_of(line, m.start()))
             usage = _gib(kv.get("mem usage"))
             after = _gib(kv.get("avail mem"))
             how = "mem usage"
@@ -134,37 +144,41 @@ def parse_server_log(text: str) -> ServerLogMemory:
             if cur.weight_loads and usage is not None and cur.weights_gib is not None:
                 usage = round(cur.weights_gib + usage, 2)
                 notes.append(
-                    f"rank {r} loaded weights more than once (a draft model, or two starts in "
+                    f"{cur.label} loaded weights more than once (a draft model, or two starts in "
                     "one log); weights are summed"
                 )
             elapsed = kv.get("elapsed", "").removesuffix(" s").strip()
-            ranks[r] = replace(
-                cur,
-                weights_gib=usage,
-                weights_from=how if usage is not None else None,
-                avail_after_weights_gib=after,
-                weight_loads=cur.weight_loads + 1,
-                model_class=kv.get("type") or cur.model_class,
-                dtype=kv.get("dtype") or cur.dtype,
-                load_elapsed_s=float(elapsed) if re.fullmatch(r"\d+(\.\d+)?", elapsed) else None,
+            seconds = float(elapsed) if re.fullmatch(r"\d+(\.\d+)?", elapsed) else None
+            put(
+                replace(
+                    cur,
+                    weights_gib=usage,
+                    weights_from=how if usage is not None else None,
+                    avail_after_weights_gib=after,
+                    weight_loads=cur.weight_loads + 1,
+                    model_class=kv.get("type") or cur.model_class,
+                    dtype=kv.get("dtype") or cur.dtype,
+                    load_elapsed_s=seconds,
+                )
             )
             matched += 1
         elif m := _KV.search(line):
-            r = _rank_of(line, m.start())
-            cur = get(r)
+            cur = get(_rank_of(line, m.start()))
             k, v, single = m.group(3), m.group(4), m.group(5)
             size = float(single) if single is not None else float(k) + float(v)
             tokens = int(m.group("tokens")) if m.group("tokens") else None
-            ranks[r] = replace(
-                cur,
-                kv_cache_gib=round((cur.kv_cache_gib or 0.0) + size, 4),
-                kv_tokens=cur.kv_tokens if cur.kv_pools else tokens,
-                kv_pools=cur.kv_pools + 1,
-                kv_dtype=m.group("dtype") or cur.kv_dtype,
+            put(
+                replace(
+                    cur,
+                    kv_cache_gib=round((cur.kv_cache_gib or 0.0) + size, 4),
+                    kv_tokens=cur.kv_tokens if cur.kv_pools else tokens,
+                    kv_pools=cur.kv_pools + 1,
+                    kv_dtype=m.group("dtype") or cur.kv_dtype,
+                )
             )
             if cur.kv_pools == 1:
                 notes.append(
-                    f"rank {r} allocated more than one KV pool (a speculative draft model?); "
+                    f"{cur.label} allocated more than one KV pool (a speculative draft model?); "
                     "kv_cache_gib is their sum, kv_tokens that of the first"
                 )
             matched += 1
@@ -188,6 +202,7 @@ def parse_server_log(text: str) -> ServerLogMemory:
         scheduler=summary,
         mem_fraction_static=num("mem_fraction_static", float),
         tp_size=num("tp_size", int),
+        dp_size=num("dp_size", int),
         model_path=server_args.get("model_path"),
         lines_matched=matched,
         notes=tuple(dict.fromkeys(notes)),

@@ -5,7 +5,9 @@
 - `submit.plan(path, results_dir)` validates one document and names its destination;
   `submit.refuse_reason(...)` says why it cannot be filed; `submit.file_submission(...)`
   files it without ever replacing a file.
-- `compare.compare_files(a, b)` puts two documents side by side (Markdown).
+- `compare.compare_files(a, b)` puts two documents side by side (Markdown);
+  `compare_sets.compare_named(a, b)` also takes directories of repeats and study cells
+  and says whether each difference is real (`significance`).
 
 Modules: `results` (load + validate), `rows` (pure: runs, settings, ranking, baseline
 matching), `text` (escaping untrusted text, number formats), `tables` (tabulate),

@@ -18,13 +18,16 @@ from bench.report import plots as plotting
 from bench.report import telemetry
 from bench.report.compose import MARKER, compose
 from bench.report.index import is_index, render_index
+from bench.report.plot_ttft import ttft_vs_input
 from bench.report.results import DEFAULT_BASELINE, INDEX_NAME, ResultEntry, load_entries
 from bench.report.rows import Row, dig, group_settings, number, platform_key, rows_of
 from bench.report.tables import Efficiencies, platform_heading
 from bench.roofline import analyse
 
 # Files this command writes into the plots directory; only these are ever removed from it.
-PLOT_NAME = re.compile(r"^(throughput-vs-interactivity-\d+|latency-R\d+|timeline-R\d+-\d+)\.png$")
+PLOT_NAME = re.compile(
+    r"^(throughput-vs-interactivity-\d+|latency-R\d+|ttft-vs-input-R\d+|timeline-R\d+-\d+)\.png$"
+)
 
 
 @dataclass(frozen=True)
@@ -62,9 +65,12 @@ def efficiencies(analyses: dict[str, dict]) -> Efficiencies:
     return out
 
 
-def render_plots(entries: list[ResultEntry]) -> list[plotting.Plot]:
+def render_plots(
+    entries: list[ResultEntry], analyses: dict[str, dict] | None = None
+) -> list[plotting.Plot]:
     """One throughput-vs-interactivity plot per model + hardware + engine, then one
-    latency plot per valid result."""
+    latency plot per valid result, and a TTFT-against-input-length plot for each result
+    whose latency runs span several input lengths."""
     platforms: dict[tuple, list[Row]] = {}
     for entry in entries:
         for row in rows_of(entry):
@@ -80,6 +86,14 @@ def render_plots(entries: list[ResultEntry]) -> list[plotting.Plot]:
         plot = plotting.latency_ladder(entry.rid, entry.kind_label, rows) if rows else None
         if plot is not None:
             out.append(plot)
+        analysis = (analyses or {}).get(entry.rid)
+        plot = (
+            ttft_vs_input(entry.rid, entry.kind_label, rows, analysis, entry.simulator_speed)
+            if rows
+            else None
+        )
+        if plot is not None:
+            out.append(plot)
     return out + telemetry.render_plots(entries)  # one timeline per run with telemetry
 
 
@@ -91,10 +105,10 @@ def build_report(
     """The report for the documents under `results_dir`, as it would be written to `out`."""
     entries = load_entries(results_dir, out.parent, baseline)
     settings = group_settings(entries)
-    plots = render_plots(entries)
+    analyses = analyse_all(entries)
+    plots = render_plots(entries, analyses)
     plots_dir = plots_dir_name(out)
     label = Path(os.path.relpath(results_dir.resolve(), out.parent.resolve())).as_posix()
-    analyses = analyse_all(entries)
     markdown = compose(entries, settings, analyses, efficiencies(analyses), plots, plots_dir, label)
     return Report(markdown, plots_dir, tuple(plots), render_index(entries))
 

@@ -113,6 +113,17 @@ def _provenance_lines(doc: dict, analysis: dict | None) -> list[str]:
                 f"{_v(doc, 'server', 'self_report', 'simulator', 'seed', limit=20)}",
             )
         )
+    if isinstance(doc.get("sanity"), dict):
+        lines.append(
+            _kv(
+                "sanity",
+                f"{_v(doc, 'sanity', 'correct', limit=12)} of "
+                f"{_v(doc, 'sanity', 'questions', limit=12)} answers right (accuracy "
+                f"{_v(doc, 'sanity', 'accuracy', limit=12)}, minimum "
+                f"{_v(doc, 'sanity', 'min_accuracy', limit=12)}; seed "
+                f"{_v(doc, 'sanity', 'seed', limit=20)}, api {_v(doc, 'sanity', 'api', limit=20)})",
+            )
+        )
     if isinstance(doc.get("citation"), dict):
         lines.append(
             _kv(

@@ -102,6 +102,30 @@ METRICS: tuple[Definition, ...] = (
         "vLLM `--goodput`, DistServe",
     ),
     Definition(
+        "**Cached prompt tokens, prefix-cache hit rate**",
+        "the prompt tokens the server says it took from its prefix cache "
+        "(`usage.prompt_tokens_details.cached_tokens`, or llama.cpp's `timings.cache_n`), "
+        "summed over completed requests, and that sum / sum N_in. A request without the "
+        "field counts 0 when another of the run reports it (SGLang sends it only when it "
+        "cached something); null when none does",
+        "tokens; fraction",
+        "SGLang `cached_tokens`, `sglang:cache_hit_rate`; vLLM prefix cache hit rate",
+    ),
+    Definition(
+        "**TTFT, first of group and rest**",
+        "TTFT of each shared-prefix group's (or conversation's) first request sent, and of "
+        "every other one: a cache miss against the hits",
+        "ms",
+        "—",
+    ),
+    Definition(
+        "**Per turn**",
+        "for each turn index of a conversation: completed requests, TTFT, N_in and cached "
+        "prompt tokens",
+        "ms; tokens",
+        "—",
+    ),
+    Definition(
         "**Delivery**",
         "how the replies reached the client: `single_read_requests`, the replies (N_out > 1) "
         "whose content chunks all arrived in one read of the connection, and "

@@ -136,7 +136,23 @@ def model_key(doc: dict) -> str:
 
 def hardware_key(doc: dict) -> tuple:
     acc = dig(doc, "system", "accelerator") or {}
-    return (_norm(dig(doc, "system", "product")), _norm(acc.get("name")), acc.get("count"))
+    layout = parallel_layout(doc)
+    return (_norm(dig(doc, "system", "product")), _norm(acc.get("name")), acc.get("count"), layout)
+
+
+def parallel_layout(doc: dict) -> str | None:
+    """`TP 2 × DP 4` (and PP, nodes) from server.args; None without a tp_size, and for one
+    NPU's `TP 1` (the article's). Eight NPUs as TP 8 and as DP 8 are two settings, not one."""
+    args = dig(doc, "server", "args") or {}
+    sizes = [(k, args.get(f"{k.lower()}_size")) for k in ("TP", "DP", "PP")]
+    if not isinstance(sizes[0][1], int) or isinstance(sizes[0][1], bool):
+        return None
+    parts = [f"{k} {v}" for k, v in sizes if isinstance(v, int) and (k == "TP" or v > 1)]
+    nodes = args.get("nnodes")
+    if isinstance(nodes, int) and not isinstance(nodes, bool) and nodes > 1:
+        parts.append(f"{nodes} nodes")
+    layout = " × ".join(parts)
+    return None if layout == "TP 1" else layout
 
 
 def engine_key(doc: dict) -> str:

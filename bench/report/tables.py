@@ -24,6 +24,7 @@ from bench.report.rows import (
     higher_is_better,
     match_baseline,
     number,
+    parallel_layout,
     rank_of,
     ratio,
 )
@@ -108,6 +109,9 @@ def platform_heading(row: Row) -> str:
     hardware = text.inline(acc.get("name") or "unknown accelerator", 40)
     if isinstance(acc.get("count"), int):
         hardware += f" ×{acc['count']}"
+    layout = parallel_layout(doc)
+    if layout:
+        hardware += f" [{layout}]"
     product = dig(doc, "system", "product")
     if product:
         hardware += f" ({text.inline(product, 80)})"

@@ -1,7 +1,8 @@
 """The simulated SGLang server: a calibrated stand-in for SGLang on an Atlas 800T A2.
 
 `model` holds the performance model (pure), `scheduler` the continuous-batching loop,
-`faults` the fault table, `server` the HTTP transport and `tokens` the token source.
+`faults` the fault table, `server` the HTTP transport, `tokens` the token source and
+`answers` its one special case: the right answers to the kit's sanity questions.
 """
 
 from __future__ import annotations

@@ -33,6 +33,8 @@ class GenSpec:
     body_rid: str | None  # SGLang's `rid` field of /generate, when given
     temperature: float = 1.0
     prompt_key: int = 0  # CRC-32 of the prompt: what greedy output depends on
+    prompt_ids: tuple[int, ...] = ()  # its token ids: what the prefix cache matches
+    sanity_answer: int | None = None  # a sanity question's answer (bench.sim.answers)
 
 
 def _int_field(value: object, name: str, minimum: int) -> int:
@@ -62,13 +64,17 @@ class Fields:
     """What one endpoint family reads from a body, before the checks every family shares."""
 
     material: str  # the prompt as text (or the repr of its ids): greedy output depends on it
-    prompt_tokens: int
+    ids: tuple[int, ...]  # the prompt's token ids
     max_new: object  # unchecked: the shared checks say what is wrong with it
     temperature: object
     ignore_eos: bool
     include_usage: bool
     model: str
     n: object = 1
+
+    @property
+    def prompt_tokens(self) -> int:
+        return len(self.ids)
 
 
 def _generate_fields(body: dict, tokens: TokenSource, served_model: str) -> Fields:
@@ -81,15 +87,15 @@ def _generate_fields(body: dict, tokens: TokenSource, served_model: str) -> Fiel
         ids = body["input_ids"]
         if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
             raise ApiError(400, "input_ids must be a list of integers")
-        material, n_prompt = repr(ids), len(ids)
+        material, prompt_ids = repr(ids), tuple(ids)
     elif isinstance(body.get("text"), str):
         material = body["text"]
-        n_prompt = tokens.count(material)
+        prompt_ids = tokens.ids(material)
     else:
         raise ApiError(400, "either text or input_ids must be given")
     return Fields(
         material,
-        n_prompt,
+        prompt_ids,
         max_new=params.get("max_new_tokens", 128),
         temperature=params.get("temperature", 1.0),
         ignore_eos=bool(params.get("ignore_eos", False)),
@@ -103,7 +109,7 @@ def _chat_fields(body: dict, tokens: TokenSource, served_model: str) -> Fields:
     if "messages" not in body:
         raise ApiError(400, "messages is required")
     material = _message_text(body["messages"])
-    return _openai_fields(body, material, tokens.count(material), served_model, default_max=128)
+    return _openai_fields(body, material, tokens.ids(material), served_model, default_max=128)
 
 
 def _completions_fields(body: dict, tokens: TokenSource, served_model: str) -> Fields:
@@ -112,23 +118,23 @@ def _completions_fields(body: dict, tokens: TokenSource, served_model: str) -> F
     if isinstance(prompt, list) and len(prompt) == 1:
         prompt = prompt[0]
     if isinstance(prompt, list) and all(isinstance(i, int) for i in prompt):
-        material, n_prompt = repr(prompt), len(prompt)
+        material, ids = repr(prompt), tuple(prompt)
     elif isinstance(prompt, str):
-        material, n_prompt = prompt, tokens.count(prompt)
+        material, ids = prompt, tokens.ids(prompt)
     else:
         raise ApiError(400, "prompt must be a string or a list of token ids")
-    return _openai_fields(body, material, n_prompt, served_model, default_max=16)
+    return _openai_fields(body, material, ids, served_model, default_max=16)
 
 
 def _openai_fields(
-    body: dict, material: str, n_prompt: int, served_model: str, *, default_max: int
+    body: dict, material: str, ids: tuple[int, ...], served_model: str, *, default_max: int
 ) -> Fields:
     """The options both OpenAI endpoints share."""
     max_new = body.get("max_completion_tokens", body.get("max_tokens"))
     options = body.get("stream_options") or {}
     return Fields(
         material,
-        n_prompt,
+        ids,
         max_new=default_max if max_new is None else max_new,
         temperature=body.get("temperature", 1.0),
         ignore_eos=bool(body.get("ignore_eos", False)),
@@ -159,7 +165,7 @@ def _check_lengths(n_prompt: int, max_new: int, max_req_input_len: int, context_
             f"The input ({n_prompt} tokens) is longer than the model's context length "
             f"({max_req_input_len} tokens).",
         )
-    if n_prompt + max_new > context_length:
+    if n_prompt + max_new >= context_length:  # SGLang: the total must stay below it
         raise ApiError(
             400,
             f"Requested token count exceeds the model's maximum context length of "
@@ -188,11 +194,11 @@ def parse(
     if fields.n not in (None, 1):
         raise ApiError(400, f"the simulator serves n=1 only, got n={fields.n!r}")
     max_new = _int_field(fields.max_new, "max_tokens", 1)
-    _check_lengths(fields.prompt_tokens, max_new, max_req_input_len, context_length)
+    _check_lengths(len(fields.ids), max_new, max_req_input_len, context_length)
     rid = body.get("rid") if isinstance(body.get("rid"), str) else None
     return GenSpec(
         endpoint,
-        fields.prompt_tokens,
+        len(fields.ids),
         max_new,
         fields.ignore_eos,
         bool(body.get("stream", False)),
@@ -201,4 +207,5 @@ def parse(
         rid,
         temperature,
         zlib.crc32(fields.material.encode("utf-8", "surrogatepass")),
+        fields.ids,
     )

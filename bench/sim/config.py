@@ -24,6 +24,7 @@ class SimConfig:
     tokenizer: Path | None = None  # None: the kit's shipped tokenizer
     tokens_per_chunk: int = 1  # tokens per streamed chunk (SGLang sends one)
     eos_rate: float = 0.0  # per-token chance of a natural stop when a request allows EOS
+    disable_radix_cache: bool = False  # SGLang's --disable-radix-cache: no prefix cache
     ground_truth: Path | None = None
     log_file: Path | None = None
     ready_file: Path | None = None

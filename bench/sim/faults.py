@@ -11,6 +11,9 @@
   once the reply is complete (after its K tokens with the drop fault), as a server that
   buffers its replies, or a gateway or proxy in front of it, does; the client reads the
   whole reply at once. Streams only: a reply sent whole is whole anyway.
+- garbage (`--fault-garbage-rate P`): the answer to a sanity question (see `answers`) is
+  wrong, the right number plus a seeded offset in 1..99. Only requests the simulator answers
+  as sanity questions carry it; its filler text is no answer to get wrong.
 - health (`--fault-health-delay S`, `--fault-health-fail`): `/health` and `/health_generate`
   answer after S real seconds, or always 503.
 - crash (`--fault-crash-after N`): request N+1 and every open stream get their connection
@@ -38,12 +41,14 @@ class FaultConfig:
     stall_rate: float = 1.0
     malformed_rate: float = 0.0
     burst_rate: float = 0.0
+    garbage_rate: float = 0.0
     health_delay_s: float = 0.0
     health_fail: bool = False
     crash_after: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "drop_rate", "stall_rate", "malformed_rate", "burst_rate"):
+        rates = ("error_rate", "drop_rate", "stall_rate", "malformed_rate", "burst_rate")
+        for name in (*rates, "garbage_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 flag = "--fault-" + name.replace("_", "-")
@@ -66,6 +71,7 @@ class RequestFaults:
     stall_s: float = 0.0
     malformed: bool = False
     burst: bool = False
+    garbage: bool = False
 
     @property
     def names(self) -> list[str]:
@@ -80,6 +86,8 @@ class RequestFaults:
             out.append("drop")
         if self.burst:
             out.append("burst")
+        if self.garbage:
+            out.append("garbage")
         return out
 
 
@@ -101,4 +109,7 @@ def decide(config: FaultConfig, seed: int, index: int) -> RequestFaults:
         _draw(seed, "malformed", index) < config.malformed_rate
     )
     burst = bool(config.burst_rate) and _draw(seed, "burst", index) < config.burst_rate
-    return RequestFaults(drop_after=drop, stall_s=stall, malformed=malformed, burst=burst)
+    garbage = bool(config.garbage_rate) and _draw(seed, "garbage", index) < config.garbage_rate
+    return RequestFaults(
+        drop_after=drop, stall_s=stall, malformed=malformed, burst=burst, garbage=garbage
+    )

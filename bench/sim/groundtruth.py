@@ -1,9 +1,11 @@
 """What the simulator really did: one JSON line per request, flushed as each one ends.
 
 Fields: `id` (the response id in every chunk), `rid` (the client's `X-Request-Id`, or the
-`rid` of a /generate body), `endpoint`, `arrival_ns`, `prompt_tokens`, `completion_tokens`,
+`rid` of a /generate body), `endpoint`, `arrival_ns`, `prompt_tokens`, `cached_tokens` (of
+them, found in the prefix cache), `completion_tokens`,
 `token_ns` (`time.perf_counter_ns()` when the chunk carrying each token was written),
-`finish_reason`, `fault` (null or the injected faults' names joined by "+").
+`finish_reason`, `fault` (null or the injected faults' names joined by "+"), and, only for a
+sanity question the simulator answered (`bench.sim.answers`), `answer`: the number it sent.
 perf_counter_ns is CLOCK_MONOTONIC on Linux, shared by every process of the host.
 """
 

@@ -12,7 +12,10 @@ simulated engine as SGLang's would:
 - `tp_size` splits weights, KV heads and per-step work over that many NPUs (the model's
   docstring says how), refused as SGLang refuses it: the attention heads must divide by it,
   and the KV heads must divide by it or it by them (SGLang's Qwen2 attention asserts both);
-  and one host cannot give more NPUs than it has;
+- `dp_size` runs that many replicas of the engine, each on its own tp_size NPUs with its
+  own KV pool and batch, behind a round-robin router (`bench.sim.dp`: SGLang's data-parallel
+  controller with its default `--load-balance-method round_robin`); one host cannot give
+  more than its NPUs to tp_size x dp_size;
 - `model_path` is accepted and reported (the simulated model is the profile's).
 
 A setting that leaves no memory for the KV pool is refused at start, as SGLang refuses it
@@ -33,6 +36,7 @@ class LaunchFlags:
     """SGLang launch flags given to `bench sim`; None keeps the profile's value."""
 
     tp_size: int | None = None
+    dp_size: int | None = None
     mem_fraction_static: float | None = None
     max_running_requests: int | None = None
     chunked_prefill_size: int | None = None
@@ -42,6 +46,7 @@ class LaunchFlags:
     def __post_init__(self) -> None:
         for name in (
             "tp_size",
+            "dp_size",
             "max_running_requests",
             "chunked_prefill_size",
             "max_prefill_tokens",
@@ -67,11 +72,12 @@ def configure(profile: SimProfile, flags: LaunchFlags) -> SimProfile:
 
 
 def check_tensor_parallel(profile: SimProfile) -> None:
-    tp = profile.server.tp_size
+    tp, dp = profile.server.tp_size, profile.server.dp_size
     model = profile.model
-    if tp > profile.device.count:
+    if tp * dp > profile.device.count:
+        asked = f"--tp-size {tp}" if dp == 1 else f"--tp-size {tp} x --dp-size {dp}"
         raise UsageError(
-            f"--tp-size {tp} needs {tp} NPUs; one {profile.device.name} host has "
+            f"{asked} needs {tp * dp} NPUs; one {profile.device.name} host has "
             f"{profile.device.count}"
         )
     if model.num_attention_heads % tp:

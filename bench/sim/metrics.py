@@ -15,8 +15,10 @@ As in SGLang (whose labelled counters get a sample at their first increment, and
 multiprocess collector prints no family that has none), a counter or histogram appears only
 once something was counted: a fresh simulator's /metrics has its gauges only. Unlike SGLang,
 whose gauges are refreshed only when the scheduler logs a batch, the gauges here are read
-live at each scrape. The simulator has no prefix cache: `cached_tokens_total` never appears
-and `cache_hit_rate` is 0.
+live at each scrape. The prefix cache (`bench.sim.radix`) is counted as SGLang counts it:
+`cached_tokens_total` grows by a finished request's cached prompt tokens when it has any (so
+it appears with the first hit), and the `cache_hit_rate` gauge is the last prefill batch's
+(cached / (cached + new) tokens of the requests it admitted, SGLang's `log_prefill_stats`).
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class SimMetrics:
     def __init__(self, model_name: str) -> None:
         self.model_name = model_name
         self.prompt_tokens = 0
+        self.cached_tokens = 0
         self.generation_tokens = 0
         self.requests = 0
         self.aborted = 0
@@ -90,6 +93,7 @@ class SimMetrics:
             if req.prefilled < req.prompt_tokens:
                 return  # aborted in the queue or mid-prefill: not counted by SGLang
         self.prompt_tokens += req.prompt_tokens
+        self.cached_tokens += req.cached_tokens
         self.generation_tokens += req.generated
         self.requests += 1
         self.e2e.observe(self._since_arrival_s(req, time.perf_counter_ns()))
@@ -119,6 +123,9 @@ class SimMetrics:
             counter("sglang:generation_tokens_total", "Number of generation tokens processed.",
                     self.generation_tokens)  # fmt: skip
             counter("sglang:num_requests_total", "Number of requests processed.", self.requests)
+        if self.cached_tokens:
+            counter("sglang:cached_tokens_total", "Number of cached prompt tokens.",
+                    self.cached_tokens)  # fmt: skip
         if self.aborted:
             counter("sglang:num_aborted_requests_total", "Number of requests aborted.",
                     self.aborted)  # fmt: skip
@@ -133,8 +140,10 @@ class SimMetrics:
         gauge("sglang:num_running_reqs", "The number of running requests.",
               len(scheduler.running))  # fmt: skip
         gauge("sglang:num_used_tokens", "The number of used tokens.", used)
-        gauge("sglang:token_usage", "The token usage.", used / max(scheduler.pool_tokens, 1))
+        # data parallel (bench.sim.dp): the tokens in use over every replica's pool together
+        pools = scheduler.pool_tokens * len(getattr(scheduler, "replicas", (scheduler,)))
+        gauge("sglang:token_usage", "The token usage.", used / max(pools, 1))
         gauge("sglang:num_queue_reqs", "The number of requests in the waiting queue.",
               len(scheduler.waiting))  # fmt: skip
-        gauge("sglang:cache_hit_rate", "The prefix cache hit rate.", 0.0)
+        gauge("sglang:cache_hit_rate", "The prefix cache hit rate.", scheduler.last_cache_hit_rate)
         return "\n".join(lines) + "\n"

@@ -4,19 +4,22 @@ Memory follows SGLang 0.5.3's `ModelRunner.profile_max_num_token`, on one rank o
 tensor-parallel group (every rank holds the same): the KV pool gets what is left of
 `total x mem_fraction_static` after the rank's share of the weights (weights / tp) and the
 runtime's own reservation, divided by the rank's KV bytes per token (its `max(1, kv_heads //
-tp)` heads). Time follows the profile's linear cost model, the work split over `tp` ranks:
+tp)` heads). Time follows the profile's cost model, the work split over `tp` ranks:
 
-    prefill(T new tokens)          = prefill_overhead_s + T x prefill_s_per_token / tp
-                                     + allreduce(T)
+    prefill(T new tokens, A pairs) = prefill_overhead_s + (T x prefill_s_per_token
+                                     + A x prefill_s_per_attention_pair) / tp + allreduce(T)
     decode_step(B requests, C ctx) = decode_base_s / tp + B x decode_s_per_seq
                                      + C x decode_s_per_context_token / tp + allreduce(B)
     allreduce(n tokens)            = 0 at tp 1, else 2 x layers x (allreduce_s
                                      + n x hidden x 2 B x 2 (tp - 1) / tp / allreduce_bytes_per_s)
 
 (two all-reduces per layer, after attention and after the MLP, each a ring all-reduce of
-the step's activations). Per-step overheads (launch, sampling, scheduling, per request)
-do not shrink with tp. Durations are float seconds; the scheduler converts them to
-integer nanoseconds once.
+the step's activations). A is the causal attention's (query, key) pairs of the step: n new
+tokens of a request whose first c tokens are already in the KV cache (an earlier chunk, or a
+cached prefix) attend to c + 1 ... c + n keys, n x c + n x (n + 1) / 2 pairs, so a prompt's
+prefill grows with the square of its length (bench.roofline counts the same FLOPs).
+Per-step overheads (launch, sampling, scheduling, per request) do not shrink with tp.
+Durations are float seconds; the scheduler converts them to integer nanoseconds once.
 """
 
 from __future__ import annotations
@@ -85,13 +88,19 @@ def allreduce_s(profile: SimProfile, tokens: int) -> float:
     return 2 * profile.model.num_layers * (t.allreduce_s + ring_bytes / t.allreduce_bytes_per_s)
 
 
-def prefill_s(profile: SimProfile, new_tokens: int) -> float:
-    """Duration of one prefill step over `new_tokens` prompt tokens (all requests of the step)."""
+def attention_pairs(context: int, new: int) -> int:
+    """Causal (query, key) pairs of `new` tokens after `context` tokens already cached."""
+    return new * context + new * (new + 1) // 2
+
+
+def prefill_s(profile: SimProfile, new_tokens: int, pairs: int = 0) -> float:
+    """Duration of one prefill step over `new_tokens` prompt tokens with `pairs` attention
+    pairs (all requests of the step)."""
     t = profile.timing
     tp = profile.server.tp_size
     return (
         t.prefill_overhead_s
-        + new_tokens * t.prefill_s_per_token / tp
+        + (new_tokens * t.prefill_s_per_token + pairs * t.prefill_s_per_attention_pair) / tp
         + allreduce_s(profile, new_tokens)
     )
 
@@ -119,11 +128,11 @@ def single_request_latency(
     """
     chunk = profile.server.chunked_prefill_size
     ttft = 0.0
-    remaining = prompt_tokens
-    while remaining > 0:
-        step = min(chunk, remaining)
-        ttft += prefill_s(profile, step)
-        remaining -= step
+    done = 0
+    while done < prompt_tokens:
+        step = min(chunk, prompt_tokens - done)
+        ttft += prefill_s(profile, step, attention_pairs(done, step))
+        done += step
     if output_tokens <= 1:
         return ttft, 0.0
     steps = [decode_step_s(profile, 1, prompt_tokens + k) for k in range(1, output_tokens)]

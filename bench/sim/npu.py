@@ -14,6 +14,8 @@ simulated; the model is deliberately simple, and every constant in it is stated 
   SGLang allocates its whole KV pool at start-up, so a real npu-smi shows HBM flat near
   mem_fraction_static of capacity while it serves; the simulator shows the KV in use instead,
   so its timeline shows the load.
+- With data parallelism (`--dp-size`), the NPU shown is the first replica's: each replica
+  holds its own requests on its own NPUs.
 - Temperature (C) = IDLE_TEMPERATURE_C + DEGREES_PER_WATT x (power - idle power), at once
   (no thermal lag). 39-44 C idle are the same issue's readings; the slope is an assumption.
 """
@@ -56,7 +58,8 @@ def chip_name(device_name: str) -> str:
 
 
 def npu_state(profile: SimProfile, plan: MemoryPlan, scheduler: Scheduler) -> NpuState:
-    """The NPU now, by the model above."""
+    """The NPU now, by the model above (the first replica's under data parallelism)."""
+    scheduler = getattr(scheduler, "replicas", (scheduler,))[0]
     holding = len(scheduler.running) + sum(1 for r in scheduler.waiting if r.admitted)
     util = min(1.0, holding / SATURATING_BATCH)
     power = IDLE_POWER_W + (PEAK_POWER_W - IDLE_POWER_W) * util

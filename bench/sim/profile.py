@@ -69,12 +69,15 @@ class ServerSpec:
     # `--model-path`, as SGLang's launch flags of the same names.
     max_running_requests: int | None = None
     model_path: str | None = None
+    # Data-parallel replicas (`--dp-size`), each of tp_size NPUs; optional in a profile.
+    dp_size: int = 1
 
 
 @dataclass(frozen=True)
 class TimingSpec:
     prefill_overhead_s: float
     prefill_s_per_token: float
+    prefill_s_per_attention_pair: float
     decode_base_s: float
     decode_s_per_seq: float
     decode_s_per_context_token: float

@@ -19,12 +19,13 @@ import uuid
 
 from aiohttp import web
 
-from bench.sim import model, startup, wire
+from bench.sim import answers, model, startup, wire
 from bench.sim.api import ApiError, GenSpec, parse
 from bench.sim.config import SimConfig
+from bench.sim.dp import make_scheduler
 from bench.sim.faults import RequestFaults, decide
 from bench.sim.groundtruth import GroundTruthWriter
-from bench.sim.scheduler import Scheduler, SimRequest
+from bench.sim.scheduler import SimRequest
 from bench.sim.streaming import stream_reply
 from bench.sim.telemetry_routes import add_telemetry_routes
 from bench.sim.tokens import load_token_source
@@ -49,6 +50,7 @@ def _truth_entry(
         "endpoint": request.path,
         "arrival_ns": arrival_ns,
         "prompt_tokens": spec.prompt_tokens,
+        "cached_tokens": 0,
         "completion_tokens": 0,
         "token_ns": [],
         "finish_reason": finish_reason,
@@ -70,8 +72,11 @@ class SimState:
         self.pool_size = max(_POOL_SIZE, self.profile.model.context_length)
         pool = tuple(rng.choice(self.tokens.gen_ids) for _ in range(self.pool_size))
         self.token_pool = pool + pool  # a request's ids are a slice, wrapping around
-        self.scheduler = Scheduler(
-            self.profile, speed=config.speed, tokens_per_chunk=config.tokens_per_chunk
+        self.scheduler = make_scheduler(
+            self.profile,
+            speed=config.speed,
+            tokens_per_chunk=config.tokens_per_chunk,
+            radix_cache=not config.disable_radix_cache,
         )
         self.truth = GroundTruthWriter(config.ground_truth)
         self.log_sink = None  # set by the runner (bench.sim.server.LogSink)
@@ -140,6 +145,7 @@ class SimState:
             speed=self.config.speed,
             tokenizer_path=str(self.tokens.path.parent),
             last_gen_throughput=round(rate, 2),
+            disable_radix_cache=self.config.disable_radix_cache,
         )
         return web.json_response(info)
 
@@ -155,7 +161,22 @@ class SimState:
         )
 
     async def flush_cache(self, request: web.Request) -> web.Response:
-        return web.Response(text="Cache flushed.\nPlease check backend logs for more details.")
+        """SGLang's answer (http_server.py): the same text, 400 when requests were running
+        or waiting and nothing was flushed; the outcome goes to the log."""
+        flushed = self.scheduler.flush_cache()
+        if self.log_sink is not None:
+            s = self.scheduler
+            self.log_sink.message(
+                "Cache flushed successfully!"
+                if flushed
+                else "Cache not flushed because there are pending requests. "
+                f"#queue-req: {len(s.waiting)}, #running-req: {len(s.running)}"
+            )
+        return web.Response(
+            text="Cache flushed.\nPlease check backend logs for more details. (When there "
+            "are running or waiting requests, the operation will not be performed.)\n",
+            status=200 if flushed else 400,
+        )
 
     # -- generation -----------------------------------------------------------------------
     async def generate(self, request: web.Request, endpoint: str) -> web.StreamResponse:
@@ -172,6 +193,12 @@ class SimState:
             return decided
         faults, rid, truth = decided
         req = self._engine_request(spec, index)
+        if spec.sanity_answer is not None:  # the one special case: see bench.sim.answers
+            text = answers.answer_text(
+                spec.sanity_answer, garbage=faults.garbage, seed=self.config.seed, index=index
+            )
+            req = answers.answering(req, text, self.tokens, ignore_eos=spec.ignore_eos)
+            truth["answer"] = text
         encoder = wire.Encoder.for_request(endpoint, rid, spec.model, spec.prompt_tokens)
         try:
             if faults.stall_s:
@@ -206,6 +233,8 @@ class SimState:
             )
         except ApiError as exc:
             return _error(exc.status, str(exc), exc.err_type)
+        answer = answers.sanity_answer(endpoint, body, spec.temperature)
+        spec = dataclasses.replace(spec, sanity_answer=answer)
         if spec.prompt_tokens + spec.max_new_tokens > self.scheduler.pool_tokens:
             return _error(
                 400,
@@ -228,6 +257,8 @@ class SimState:
         faults = decide(self.config.faults, self.config.seed, index)
         if faults.burst and not spec.stream:  # a reply sent whole is whole anyway
             faults = dataclasses.replace(faults, burst=False)
+        if faults.garbage and spec.sanity_answer is None:  # filler is no answer to get wrong
+            faults = dataclasses.replace(faults, garbage=False)
         rid = uuid.UUID(
             int=random.Random(f"{self.config.seed}/id/{index}").getrandbits(128), version=4
         ).hex
@@ -252,7 +283,8 @@ class SimState:
             await req.wakeup.wait()
             req.wakeup.clear()
         text = self.tokens.text_of(list(req.token_ids[: req.generated]))
-        resp = web.json_response(encoder.full_response(text, req.generated, req.finish_reason))
+        body = encoder.full_response(text, req.generated, req.finish_reason, req.cached_tokens)
+        resp = web.json_response(body)
         truth["token_ns"] = [time.perf_counter_ns()] * req.generated
         await resp.prepare(request)
         await resp.write_eof()
@@ -265,6 +297,7 @@ class SimState:
         """However the request ended: free its place in the engine and write its truth."""
         if not req.done:
             self.scheduler.abort(req)
+        truth["cached_tokens"] = req.cached_tokens
         if truth["finish_reason"] is None:  # the response did not complete
             truth["finish_reason"] = "abort"
             if self.crashed.is_set():
@@ -283,7 +316,9 @@ class SimState:
             while n < spec.max_new_tokens and rng.random() >= self.config.eos_rate:
                 n += 1
             eos_at = n
-        return SimRequest(spec.prompt_tokens, spec.max_new_tokens, ids, eos_at=eos_at)
+        return SimRequest(
+            spec.prompt_tokens, spec.max_new_tokens, ids, eos_at=eos_at, prompt_ids=spec.prompt_ids
+        )
 
     # -- the crash fault ------------------------------------------------------------------
     def crash(self, request: web.Request | None = None) -> None:

@@ -7,8 +7,12 @@ that ends late does not push the next one back, so lateness never piles up.
 
 Requests wait in FCFS order until the KV pool can hold their prompt plus `max_new_tokens`
 and fewer than `max_running_requests` run; prefill takes priority over decode, as in
-SGLang's default scheduler. When a step ends, each request it advanced gets its token
-and, every `tokens_per_chunk` tokens (or at the end), its handler is woken to write.
+SGLang's default scheduler. A request admitted with a prefix in the radix cache
+(`bench.sim.radix`) holds those pages instead of new KV and prefills only the rest; the
+pool holds the running requests' KV and the cached pages, and unheld pages are evicted
+(least recently used first) when an admission needs their room. When a step ends, each
+request it advanced gets its token and, every `tokens_per_chunk` tokens (or at the end),
+its handler is woken to write.
 
 The clock and the sleep are injectable (`clock`, `sleep`): the simulator runs on
 `time.perf_counter_ns` and `asyncio.sleep`; unit tests give it a fake clock whose sleep
@@ -26,6 +30,7 @@ from typing import Any
 
 from bench.sim import model
 from bench.sim.profile import SimProfile
+from bench.sim.radix import Page, PrefixCache
 
 Clock = Callable[[], int]  # monotonic nanoseconds
 Sleep = Callable[[float], Awaitable[object]]  # sleep(seconds)
@@ -39,8 +44,12 @@ class SimRequest:
     max_new_tokens: int
     token_ids: tuple[int, ...]  # what it will generate, fixed at arrival (seeded)
     eos_at: int | None = None  # stop ("stop") after this many tokens, when EOS is simulated
+    prompt_ids: tuple[int, ...] = ()  # what the prefix cache matches (empty: never cached)
     ready_ns: int = 0  # when it reached the server (on the clock); 0: when submitted
     admitted: bool = False  # its KV reserved, counted against max_running_requests
+    cached_tokens: int = 0  # prompt tokens found in the prefix cache at admission
+    reserved: int = 0  # KV tokens it holds outside the prefix cache
+    page: Page | None = None  # the last cached page it holds
     prefilled: int = 0
     generated: int = 0
     sent: int = 0  # tokens handed to the writer
@@ -50,10 +59,6 @@ class SimRequest:
     @property
     def target(self) -> int:
         return self.max_new_tokens if self.eos_at is None else min(self.eos_at, self.max_new_tokens)
-
-    @property
-    def reserved_tokens(self) -> int:
-        return self.prompt_tokens + self.max_new_tokens
 
     @property
     def done(self) -> bool:
@@ -69,8 +74,10 @@ class Scheduler:
         tokens_per_chunk: int = 1,
         clock: Clock = time.perf_counter_ns,
         sleep: Sleep = asyncio.sleep,
+        radix_cache: bool = True,
     ):
         plan = model.memory_plan(profile)
+        self.cache = PrefixCache(enabled=radix_cache)
         self.profile = profile
         self.clock = clock
         self.sleep = sleep
@@ -80,7 +87,12 @@ class Scheduler:
         self.max_running = plan.max_running_requests
         self.waiting: deque[SimRequest] = deque()
         self.running: list[SimRequest] = []
-        self.used_tokens = 0  # KV tokens reserved by admitted requests
+        self.used_tokens = 0  # KV tokens reserved by admitted requests, outside the cache
+        # prompt tokens of admitted requests, and those of them found in the cache
+        self.prompt_tokens_total = 0
+        self.cached_tokens_total = 0
+        self.last_cache_hit_rate = 0.0  # of the last prefill batch (SGLang's gauge)
+        self._new_hits = 0
         self.steps = 0
         self.late_ns_max = 0  # the worst lateness of a step end (for diagnostics)
         self._work = asyncio.Event()
@@ -106,10 +118,10 @@ class Scheduler:
             self.observer.finished(req)
         if req in self.running:
             self.running.remove(req)
-            self.used_tokens -= req.reserved_tokens
+            self._release(req)
         elif req in self.waiting:
             if req.admitted:
-                self.used_tokens -= req.reserved_tokens
+                self._release(req)
             self.waiting.remove(req)
         req.wakeup.set()
 
@@ -140,7 +152,8 @@ class Scheduler:
                 continue
             prefill = self._plan_prefill()
             if prefill:
-                duration = model.prefill_s(self.profile, sum(n for _, n in prefill))
+                pairs = sum(model.attention_pairs(r.prefilled, n) for r, n in prefill)
+                duration = model.prefill_s(self.profile, sum(n for _, n in prefill), pairs)
             else:
                 context = sum(r.prompt_tokens + r.generated for r in self.running)
                 duration = model.decode_step_s(self.profile, len(self.running), context)
@@ -173,7 +186,7 @@ class Scheduler:
         usage = self._token_usage().split(", ", 1)[1]
         self.log(
             f"Prefill batch. #new-seq: {new_seqs}, #new-token: {sum(n for _, n in plan)}, "
-            f"#cached-token: 0, {usage}#running-req: {len(self.running)}, "
+            f"#cached-token: {self._new_hits}, {usage}#running-req: {len(self.running)}, "
             f"#queue-req: {len(self.waiting)}, "
         )
 
@@ -195,27 +208,77 @@ class Scheduler:
     def _plan_prefill(self) -> list[tuple[SimRequest, int]]:
         """FCFS: (request, new prompt tokens) for this step, within the chunk budget.
 
-        A request is admitted (its prompt + max_new_tokens reserved in the KV pool) when its
-        first chunk is planned; a prompt longer than the budget continues in later steps.
+        A request is admitted (`_admit`) when its first chunk is planned; a prompt longer
+        than the budget continues in later steps.
         """
         server = self.profile.server
         budget = min(server.chunked_prefill_size, server.max_prefill_tokens)
         plan: list[tuple[SimRequest, int]] = []
         admitted = len(self.running) + sum(1 for r in self.waiting if r.admitted)
+        new_tokens = hits = 0
         for req in self.waiting:
             if budget <= 0:
                 break
             if not req.admitted:
-                fits = self.used_tokens + req.reserved_tokens <= self.pool_tokens
-                if not fits or admitted >= self.max_running:
+                if admitted >= self.max_running or not self._admit(req):
                     break
-                self.used_tokens += req.reserved_tokens
-                req.admitted = True
                 admitted += 1
+                hits += req.cached_tokens
             take = min(budget, req.prompt_tokens - req.prefilled)
             plan.append((req, take))
             budget -= take
+            new_tokens += take
+        if plan:
+            self._new_hits = hits
+            self.last_cache_hit_rate = hits / (hits + new_tokens) if hits + new_tokens else 0.0
         return plan
+
+    def _admit(self, req: SimRequest) -> bool:
+        """Reserve the request's KV: its prompt less the cached prefix (whose pages it then
+        holds) plus max_new_tokens, evicting unheld cached pages when the pool needs them.
+        False (nothing changed) when even eviction cannot make room."""
+        cached, page = self.cache.match(req.prompt_ids)
+        self.cache.lock(page)
+        need = req.prompt_tokens - cached + req.max_new_tokens
+        free = self.pool_tokens - self.used_tokens - self.cache.tokens
+        if need > free + self.cache.evictable_tokens:
+            self.cache.unlock(page)
+            return False
+        if need > free:
+            self.cache.evict(need - free)
+        req.admitted, req.cached_tokens, req.prefilled = True, cached, cached
+        req.page, req.reserved = page, need
+        self.used_tokens += need
+        self.prompt_tokens_total += req.prompt_tokens
+        self.cached_tokens_total += cached
+        return True
+
+    def _cache(self, req: SimRequest, ids: tuple[int, ...]) -> None:
+        """Hand the request's KV of `ids`' full pages to the cache (SGLang's
+        cache_unfinished_req after a prefill, cache_finished_req at the end): the pages new
+        to the tree leave its reservation, and it holds the path of `ids` from now on."""
+        added, page = self.cache.insert(ids)
+        self.cache.lock(page)
+        if req.page is not None:
+            self.cache.unlock(req.page)
+        req.page = page
+        moved = min(added, req.reserved)
+        req.reserved -= moved
+        self.used_tokens -= moved
+
+    def _release(self, req: SimRequest) -> None:
+        """The request is done: it holds no page, and its own KV is freed."""
+        if req.page is not None:
+            self.cache.unlock(req.page)
+            req.page = None
+        self.used_tokens -= req.reserved
+        req.reserved = 0
+
+    def flush_cache(self) -> bool:
+        """POST /flush_cache: empty the prefix cache, only with nothing running or waiting."""
+        if self.running or self.waiting:
+            return False
+        return self.cache.reset()
 
     def _finish_prefill(self, plan: list[tuple[SimRequest, int]]) -> None:
         for req, take in plan:
@@ -225,6 +288,7 @@ class Scheduler:
             if req.prefilled >= req.prompt_tokens:
                 self.waiting.remove(req)
                 self.running.append(req)
+                self._cache(req, req.prompt_ids)
                 self._emit(req)  # the prefill step produces the first token
 
     def _finish_decode(self) -> None:
@@ -240,7 +304,8 @@ class Scheduler:
             if self.observer is not None:
                 self.observer.finished(req)
             self.running.remove(req)
-            self.used_tokens -= req.reserved_tokens
+            self._cache(req, req.prompt_ids + req.token_ids[: req.generated - 1])
+            self._release(req)
             req.wakeup.set()
         elif req.generated - req.sent >= self.tokens_per_chunk:
             req.wakeup.set()

@@ -76,6 +76,7 @@ class _Running:
             port=state.port,
             seed=config.seed,
             tokenizer_path=str(state.tokens.path.parent),
+            disable_radix_cache=config.disable_radix_cache,
         )
         lines.insert(1, startup.server_args_log_line(args))
         lines.append(startup.ready_log_line(config.host, state.port))
@@ -137,9 +138,10 @@ class LogSink:
             self._file.write(text)
             self._file.flush()
 
-    def message(self, text: str) -> None:
-        """A runtime line (the scheduler's `Prefill batch.` / `Decode batch.`), prefixed."""
-        self.lines([startup.log_prefix() + text])
+    def message(self, text: str, dp_rank: int | None = None) -> None:
+        """A runtime line (the scheduler's `Prefill batch.` / `Decode batch.`), prefixed
+        (with the data-parallel rank's `DPn` tag when there are several)."""
+        self.lines([startup.log_prefix(dp_rank=dp_rank) + text])
 
     def close(self) -> None:
         if self._file is not None:

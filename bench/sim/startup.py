@@ -11,27 +11,39 @@ import time
 from bench import __version__
 from bench.sim.model import MemoryPlan
 from bench.sim.profile import SimProfile
+from bench.sim.radix import PAGE_SIZE
 
 
-def log_prefix(now: float | None = None) -> str:
-    """SGLang's `[date time TP0] ` prefix."""
+def log_prefix(now: float | None = None, dp_rank: int | None = None) -> str:
+    """SGLang's `[date time TP0] ` prefix; `[date time DP1 TP0] ` for a data-parallel rank."""
     now = time.time() if now is None else now
-    return "[" + time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)) + " TP0] "
+    dp = "" if dp_rank is None else f" DP{dp_rank}"
+    return "[" + time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)) + dp + " TP0] "
 
 
 def startup_log_lines(profile: SimProfile, plan: MemoryPlan, now: float | None = None) -> list[str]:
+    """The start-up lines; with dp_size > 1 every replica logs its own memory lines, each
+    behind its `DPn` tag (as SGLang's schedulers do), all replicas alike."""
     p = log_prefix(now)
     s = profile.server
     m = profile.model
+    dp = s.dp_size
+    memory = []
+    for rank in range(dp) if dp > 1 else (None,):
+        r = log_prefix(now, rank)
+        memory += [
+            f"{r}Load weight begin. avail mem={plan.avail_before_weights_gib:.2f} GB",
+            f"{r}Load weight end. type={m.architecture}, dtype=torch.{m.dtype}, "
+            f"avail mem={plan.avail_after_weights_gib:.2f} GB, "
+            f"mem usage={plan.weights_gib:.2f} GB.",
+            f"{r}KV Cache is allocated. #tokens: {plan.kv_pool_tokens}, "
+            f"K size: {plan.k_gib:.2f} GB, V size: {plan.v_gib:.2f} GB",
+            f"{r}Memory pool end. avail mem={plan.avail_after_pool_gib:.2f} GB",
+        ]
     return [
         f"{p}Simulated server (bench.sim {__version__}), profile {profile.name}: "
         "every number below is simulated.",
-        f"{p}Load weight begin. avail mem={plan.avail_before_weights_gib:.2f} GB",
-        f"{p}Load weight end. type={m.architecture}, dtype=torch.{m.dtype}, "
-        f"avail mem={plan.avail_after_weights_gib:.2f} GB, mem usage={plan.weights_gib:.2f} GB.",
-        f"{p}KV Cache is allocated. #tokens: {plan.kv_pool_tokens}, "
-        f"K size: {plan.k_gib:.2f} GB, V size: {plan.v_gib:.2f} GB",
-        f"{p}Memory pool end. avail mem={plan.avail_after_pool_gib:.2f} GB",
+        *memory,
         f"{p}max_total_num_tokens={plan.kv_pool_tokens}, "
         f"chunked_prefill_size={s.chunked_prefill_size}, "
         f"max_prefill_tokens={s.max_prefill_tokens}, "
@@ -46,7 +58,13 @@ def ready_log_line(host: str, port: int, now: float | None = None) -> str:
 
 
 def server_args(
-    profile: SimProfile, *, host: str, port: int, seed: int, tokenizer_path: str
+    profile: SimProfile,
+    *,
+    host: str,
+    port: int,
+    seed: int,
+    tokenizer_path: str,
+    disable_radix_cache: bool = False,
 ) -> dict:
     """The launch arguments SGLang would report (a subset of its `ServerArgs`)."""
     s = profile.server
@@ -69,11 +87,13 @@ def server_args(
         "max_prefill_tokens": s.max_prefill_tokens,
         "schedule_policy": "fcfs",
         "tp_size": s.tp_size,
-        "dp_size": 1,
+        "dp_size": s.dp_size,
         "pp_size": 1,
         "random_seed": seed,
         "enable_mixed_chunk": False,
-        "disable_radix_cache": False,
+        "disable_radix_cache": disable_radix_cache,
+        "page_size": PAGE_SIZE,  # forced by SGLang's Ascend attention backend
+        "enable_cache_report": True,  # cached tokens in usage.prompt_tokens_details
         "stream_interval": 1,
     }
 
@@ -94,10 +114,18 @@ def server_info(
     speed: float,
     tokenizer_path: str,
     last_gen_throughput: float,
+    disable_radix_cache: bool = False,
 ) -> dict:
     """`/get_server_info`: server args, scheduler info, internal states and version."""
     s = profile.server
-    args = server_args(profile, host=host, port=port, seed=seed, tokenizer_path=tokenizer_path)
+    args = server_args(
+        profile,
+        host=host,
+        port=port,
+        seed=seed,
+        tokenizer_path=tokenizer_path,
+        disable_radix_cache=disable_radix_cache,
+    )
     internal = {
         "last_gen_throughput": last_gen_throughput,
         "memory_usage": {
@@ -111,7 +139,7 @@ def server_info(
         **args,
         "max_total_num_tokens": plan.kv_pool_tokens,
         "max_req_input_len": plan.max_req_input_len,
-        "internal_states": [internal],
+        "internal_states": [internal] * s.dp_size,  # one per data-parallel rank
         "version": s.sglang_version,
         # Not in SGLang: how a client knows these numbers are simulated.
         "simulated": True,

@@ -71,6 +71,7 @@ def _chunk(
         cumulative if encoder.endpoint == "generate" else "",
         upto,
         req.finish_reason if finished else None,
+        req.cached_tokens,
     )
     return out + (MALFORMED_LINE if first and malformed else b"")
 
@@ -80,7 +81,7 @@ def _tail(encoder: wire.Encoder, spec: GenSpec, req: SimRequest) -> bytes:
     if encoder.endpoint == "chat":
         tail += encoder.finish_chunk(req.finish_reason)
     if spec.include_usage:
-        tail += encoder.usage_chunk(req.generated)
+        tail += encoder.usage_chunk(req.generated, req.cached_tokens)
     return tail + wire.DONE
 
 

@@ -46,10 +46,20 @@ class TokenSource:
         `encode_batch` (unlike `encode`) releases the GIL, so a server thread counting a
         long prompt does not stall the event loop that paces the other streams.
         """
-        return len(self.tokenizer.encode_batch([text], add_special_tokens=False)[0].ids)
+        return len(self.ids(text))
+
+    def ids(self, text: str) -> tuple[int, ...]:
+        """The token ids of `text` (what the prefix cache matches), as `count` counts them."""
+        return tuple(self.tokenizer.encode_batch([text], add_special_tokens=False)[0].ids)
 
     def text_of(self, ids: list[int]) -> str:
-        return "".join(self.gen_text[i] for i in ids)
+        """The text of generated ids; an id outside the generation set (a digit of a sanity
+        answer, see `bench.sim.answers`) is decoded on its own."""
+        known = self.gen_text
+        return "".join(
+            known[i] if i in known else self.tokenizer.decode([i], skip_special_tokens=False)
+            for i in ids
+        )
 
 
 def load_token_source(path: Path) -> TokenSource:

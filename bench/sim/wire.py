@@ -9,6 +9,10 @@ present), and `http_server.py` for the native `/generate`:
   `choices` only when `stream_options.include_usage` is set, then `data: [DONE]`.
 - completions: the finish reason rides on the last content chunk; usage chunk as above.
 - generate: every chunk carries the cumulative `text` and `meta_info`.
+
+Prefix-cache hits are reported as SGLang launched with `--enable-cache-report` reports them
+(entrypoints/openai/usage_processor.py): `usage.prompt_tokens_details` is
+`{"cached_tokens": N}` when N > 0 and null otherwise; `meta_info.cached_tokens` is always N.
 """
 
 from __future__ import annotations
@@ -25,12 +29,12 @@ def _j(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def usage(prompt_tokens: int, completion_tokens: int) -> dict:
+def usage(prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> dict:
     return {
         "prompt_tokens": prompt_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
         "completion_tokens": completion_tokens,
-        "prompt_tokens_details": None,
+        "prompt_tokens_details": {"cached_tokens": cached_tokens} if cached_tokens else None,
         "reasoning_tokens": 0,
     }
 
@@ -77,7 +81,12 @@ class Encoder:
         )
 
     def content_chunk(
-        self, text: str, cumulative: str, completion_tokens: int, finish: str | None
+        self,
+        text: str,
+        cumulative: str,
+        completion_tokens: int,
+        finish: str | None,
+        cached_tokens: int = 0,
     ) -> bytes:
         """One chunk carrying `text` (the new tokens); `finish` only for completions/generate."""
         if self.endpoint == "chat":
@@ -98,7 +107,8 @@ class Encoder:
                 + _j(finish)
                 + b',"matched_stop":null}],"usage":null}\n\n'
             )
-        return b"data: " + _j(self.generate_body(cumulative, completion_tokens, finish)) + b"\n\n"
+        body = self.generate_body(cumulative, completion_tokens, finish, cached_tokens)
+        return b"data: " + _j(body) + b"\n\n"
 
     def finish_chunk(self, finish: str) -> bytes:
         """Chat only: the empty-delta chunk that carries the finish reason."""
@@ -111,16 +121,18 @@ class Encoder:
             + b',"matched_stop":null}],"usage":null}\n\n'
         )
 
-    def usage_chunk(self, completion_tokens: int) -> bytes:
+    def usage_chunk(self, completion_tokens: int, cached_tokens: int = 0) -> bytes:
         """The final usage chunk (empty `choices`); SGLang drops the null fields of the
         completions one (`model_dump_json(exclude_none=True)`) but not of the chat one."""
-        counts = usage(self.prompt_tokens, completion_tokens)
+        counts = usage(self.prompt_tokens, completion_tokens, cached_tokens)
         if self.endpoint == "chat":
             return self._head("chat.completion.chunk") + b'],"usage":' + _j(counts) + b"}\n\n"
         counts = {k: v for k, v in counts.items() if v is not None}
         return self._head("text_completion") + b'],"usage":' + _j(counts) + b"}\n\n"
 
-    def generate_body(self, text: str, completion_tokens: int, finish: str | None) -> dict:
+    def generate_body(
+        self, text: str, completion_tokens: int, finish: str | None, cached_tokens: int = 0
+    ) -> dict:
         reason = None
         if finish == "length":
             reason = {"type": "length", "length": completion_tokens}
@@ -135,14 +147,16 @@ class Encoder:
                 "finish_reason": reason,
                 "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": completion_tokens,
-                "cached_tokens": 0,
+                "cached_tokens": cached_tokens,
             },
         }
 
-    def full_response(self, text: str, completion_tokens: int, finish: str) -> dict:
+    def full_response(
+        self, text: str, completion_tokens: int, finish: str, cached_tokens: int = 0
+    ) -> dict:
         """The non-streaming body."""
         if self.endpoint == "generate":
-            return self.generate_body(text, completion_tokens, finish)
+            return self.generate_body(text, completion_tokens, finish, cached_tokens)
         if self.endpoint == "chat":
             choice = {
                 "index": 0,
@@ -172,7 +186,7 @@ class Encoder:
             "created": self.created,
             "model": self.model,
             "choices": [choice],
-            "usage": usage(self.prompt_tokens, completion_tokens),
+            "usage": usage(self.prompt_tokens, completion_tokens, cached_tokens),
             "metadata": {"weight_version": "default"},
         }
 

@@ -41,6 +41,8 @@ class Ledger:
     cell_errors: dict[str, str] = field(default_factory=dict)  # cell id -> why it failed
     statistics: dict[str, dict[str, Any]] = field(default_factory=dict)  # cell id -> stats
     kinds: set[str] = field(default_factory=set)  # result document kinds seen
+    probes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # search -> runs
+    searches: dict[str, dict[str, Any]] = field(default_factory=dict)  # search -> status
 
 
 def cell_entry(study: Study, cell: Cell, ledger: Ledger) -> dict[str, Any]:
@@ -123,13 +125,10 @@ def build_document(
     fronts = with_pareto(entries)
     kinds = sorted(ledger.kinds)
     kind = kinds[0] if len(kinds) == 1 else "mixed" if kinds else None
+    from bench.study.plan import configurations as planned
+
     configurations = []
-    seen = []
-    for cell in cells:
-        c = cell.configuration
-        if c.index in seen:
-            continue
-        seen.append(c.index)
+    for c in planned(study):
         state = ledger.configurations.get(c.index, {})
         configurations.append(
             {
@@ -151,7 +150,7 @@ def build_document(
                 "log_tail": state.get("log_tail"),
             }
         )
-    return {
+    out = {
         "study_schema_version": STUDY_SCHEMA_VERSION,
         "kind": kind,
         "status": status,
@@ -165,6 +164,11 @@ def build_document(
         "cells": entries,
         "pareto": fronts,
     }
+    if study.search is not None:
+        from bench.study.search_doc import search_section
+
+        out["search"] = search_section(study, ledger)
+    return out
 
 
 SUMMARY_METRICS = (

@@ -27,7 +27,7 @@ from bench.study import document as docs
 from bench.study import resume
 from bench.study.cell import RepeatResult, RunJob
 from bench.study.launchers import Launcher, RunningServer
-from bench.study.plan import Cell, Configuration
+from bench.study.plan import Cell, Configuration, configurations
 from bench.study.process import LaunchError
 from bench.study.spec import Study
 from bench.study.stats import cell_statistics
@@ -76,6 +76,11 @@ class Engine:
         self.pooled: dict[str, dict[str, list[float]]] = {}  # run id -> per-request values
         self._began = clock()
         self._runs_now = 0
+        self.searcher = None
+        if study.search is not None:
+            from bench.study.probes import Searcher
+
+            self.searcher = Searcher(self)
 
     # -- paths ------------------------------------------------------------------------------
     @property
@@ -109,22 +114,22 @@ class Engine:
                     for r in range(1, n + 1)
                     if cell.run_id(r) in todo
                 ]
-                if jobs:
+                searching = self.searcher is not None and self.searcher.pending(configuration)
+                if jobs or searching:
                     self._run_configuration(configuration, jobs)
         except KeyboardInterrupt:
             self.status = "interrupted"
             self.write()
             raise
         failed = self.failed_cells()
+        if self.searcher is not None:
+            failed += self.searcher.failed()
         self.status = "failed" if failed else "complete"
         document = self.write()
         return Outcome(document, self.path, tuple(failed))
 
     def _configurations(self) -> list[Configuration]:
-        seen: dict[int, Configuration] = {}
-        for cell in self.cells:
-            seen.setdefault(cell.configuration.index, cell.configuration)
-        return list(seen.values())
+        return configurations(self.study)
 
     # -- one configuration ------------------------------------------------------------------
     def _run_configuration(self, configuration: Configuration, jobs: list[tuple[Cell, int]]):
@@ -199,6 +204,11 @@ class Engine:
                 self.write()
                 continue
             self._record(job, outcome)
+        if self.searcher is not None:
+            why = self.searcher.run(configuration, server)
+            if why is not None:
+                self._fail(configuration, [], why, log_tail(server.log))
+                return
         state["status"] = "done"
 
     def _fail(
@@ -208,13 +218,25 @@ class Engine:
         state.update(status="failed", error=why, log_tail=tail or None)
         for cell, _ in jobs:
             self.ledger.cell_errors.setdefault(cell.id, f"configuration failed: {why}")
+        if self.searcher is not None:
+            self.searcher.fail(configuration, f"configuration failed: {why}")
         self.say(f"configuration {configuration.index} ({configuration.label}) failed: {why}")
         self.write()
 
     # -- one run ----------------------------------------------------------------------------
     def _record(self, job: RunJob, outcome: RepeatResult) -> None:
         """Record a run only now: its document is on disk and was validated."""
-        self.ledger.repeats[job.run_id] = {
+        self.ledger.repeats[job.run_id] = self.repeat_entry(job, outcome)
+        self.note_kind()
+        self.pooled[job.run_id] = outcome.pooled
+        self._update_statistics(job.cell)
+        self._runs_now += 1
+        self.write()
+        self._progress(job, outcome)
+
+    def repeat_entry(self, job: RunJob, outcome: RepeatResult) -> dict[str, Any]:
+        """What the study document records about one finished run."""
+        return {
             "repeat": job.repeat,
             "run_id": job.run_id,
             "path": self._relative(outcome.path),
@@ -226,14 +248,11 @@ class Engine:
             "metrics": outcome.headline,
             "costs_s": {k: round(v, 4) for k, v in outcome.costs_s.items()},
         }
+
+    def note_kind(self) -> None:
         kind = getattr(getattr(self.runner, "context", None), "kind", None)
         if kind:
             self.ledger.kinds.add(kind)
-        self.pooled[job.run_id] = outcome.pooled
-        self._update_statistics(job.cell)
-        self._runs_now += 1
-        self.write()
-        self._progress(job, outcome)
 
     def _update_statistics(self, cell: Cell) -> None:
         n = self.study.head.repeats
@@ -331,6 +350,10 @@ class Engine:
         document = self.document()
         write_json_atomic(self.path, document, overwrite=True)
         write_atomic(self.out / "summary.csv", docs.summary_csv(document).encode(), overwrite=True)
+        if self.searcher is not None:
+            from bench.study.search_doc import search_csv
+
+            write_atomic(self.out / "search.csv", search_csv(document).encode(), overwrite=True)
         return document
 
 

@@ -17,6 +17,7 @@ from bench.report.build import Report, plots_dir_name
 from bench.report.compose import MARKER
 from bench.report.plots import Plot
 from bench.study import plots as study_plots
+from bench.study.slo_report import METHOD_LINES, search_section
 
 Doc = dict[str, Any]
 
@@ -30,8 +31,10 @@ def kind_label(doc: Doc, base: Path) -> str:
     from bench.jsonio import load_document
 
     speeds = set()
-    for cell in doc["cells"]:
-        for rep in cell["repeats"][:1]:
+    firsts = [c["repeats"][:1] for c in doc["cells"]]
+    firsts += [p["runs"][:1] for s in doc.get("search") or [] for p in s["probes"]]
+    for runs in firsts:
+        for rep in runs:
             try:
                 info = load_document(base / rep["path"])["server"]["self_report"]
                 speeds.add(float(info["simulator"]["speed"]))
@@ -159,6 +162,18 @@ def _apart(doc: Doc) -> list[str]:
     return lines
 
 
+def _fronts(doc: Doc) -> list[Doc]:
+    """The Pareto front of each workload; a study that only searches has no cells, so its
+    workloads come from the study itself (with empty fronts)."""
+    if doc["pareto"] or doc["study"].get("search") is None:
+        return doc["pareto"]
+    names = [w["name"] for w in doc["study"]["workload"]]
+    return [
+        {"workload": n, "x_metric": "interactivity_tok_s", "y_metric": None, "cells": []}
+        for n in names
+    ]
+
+
 def build_study_report(doc: Doc, base: Path, out: Path, findings: list[str]) -> Report:
     """The study report for `doc` (read from `base`/study.json), as it would be written to
     `out`; `findings` are the validator's errors about it, shown first."""
@@ -193,18 +208,19 @@ def build_study_report(doc: Doc, base: Path, out: Path, findings: list[str]) -> 
     lines += ["## Configurations", "", *_configurations(doc), ""]
     plots: list[Plot] = []
     load_kind = "max_concurrency" if doc["study"]["load"]["max_concurrency"] else "request_rate"
-    for index, front in enumerate(doc["pareto"], start=1):
+    for index, front in enumerate(_fronts(doc), start=1):
         name = front["workload"]
         mine = [c for c in cells if c["workload"] == name]
         on_front = set(front["cells"])
         y_metric = front.get("y_metric") or "output_throughput_tok_s"
         lines += [f"## Workload {index}: {t.inline(name)}", ""]
-        lines += [
-            "Each figure is the mean over the repeats with its 95% interval (Student t); "
-            "pooled p99 is over every request of every repeat, with its bootstrap interval.",
-            "",
-        ]
-        lines += [*_cells_table(mine, on_front, y_metric), ""]
+        if mine:
+            lines += [
+                "Each figure is the mean over the repeats with its 95% interval (Student t); "
+                "pooled p99 is over every request of every repeat, with its bootstrap interval.",
+                "",
+            ]
+            lines += [*_cells_table(mine, on_front, y_metric), ""]
         if on_front:
             where = ", ".join(
                 f"C{c['configuration']} at {_load_text(c)}" for c in mine if c["id"] in on_front
@@ -219,6 +235,9 @@ def build_study_report(doc: Doc, base: Path, out: Path, findings: list[str]) -> 
             if plot is not None:
                 plots.append(plot)
                 lines += [f"### {plot.heading}", "", *_image(plot, plots_dir)]
+        slo_lines, slo_plots = search_section(doc, base, index, name, kind, plots_dir)
+        lines += slo_lines
+        plots += slo_plots
     lines += _apart(doc)
     lines += [
         "## How these numbers were computed",
@@ -231,6 +250,7 @@ def build_study_report(doc: Doc, base: Path, out: Path, findings: list[str]) -> 
         "- Pareto rule: a cell is on the front when no other ranked cell is at least as good "
         "on both axes (tokens/s per user, output tokens/s per NPU) and better on one. "
         "Unstable, invalid and unfinished cells are not ranked.",
+        *(METHOD_LINES if doc["study"].get("search") is not None else []),
         "",
     ]
     return Report("\n".join(lines).rstrip("\n") + "\n", plots_dir, tuple(plots))

@@ -69,6 +69,10 @@ def open_resumed(study: Study, out: Path) -> tuple[docs.Ledger, str, dict[str, A
             }
     if old.get("kind") in ("measured", "simulated"):
         ledger.kinds.add(old["kind"])
+    if study.search is not None:
+        from bench.study.search_doc import restore
+
+        restore(old, ledger)
     study_file = old.get("study_file") or {"path": COPY_NAME, "sha256": None}
     return ledger, str(old.get("created_utc") or utc_now()), study_file
 
@@ -96,10 +100,6 @@ def run_study(
     command: list[str],
 ):
     """Run (or resume) the study in `study_path`; the engine's Outcome."""
-    from bench.study.cell import DocumentRunner
-    from bench.study.engine import Engine
-    from bench.study.launchers import launcher_for
-
     study = load_study(study_path)
     cells = plan_cells(study)
     if resume_it:
@@ -110,9 +110,32 @@ def run_study(
         out = out or default_out(study)
         study_file = open_new(study_path, out)
         ledger, created = docs.Ledger(), utc_now()
-    engine = Engine(
+    engine = make_engine(study, out, ledger, created, study_file, submitter, command)
+    engine.say(
+        f"{study.name}: {len(cells)} cells x {study.head.repeats} repeats "
+        f"({len(configurations(study))} configurations), writing to {out}"
+    )
+    return engine.execute()
+
+
+def make_engine(
+    study: Study,
+    out: Path,
+    ledger: docs.Ledger,
+    created: str,
+    study_file: dict[str, Any],
+    submitter: str,
+    command: list[str],
+    say=None,
+):
+    """The engine with the real launcher and cell runner (`bench study`, `bench slo`)."""
+    from bench.study.cell import DocumentRunner
+    from bench.study.engine import Engine
+    from bench.study.launchers import launcher_for
+
+    return Engine(
         study,
-        cells,
+        plan_cells(study),
         out,
         launcher_for(study.server, out / "servers"),
         DocumentRunner(study, submitter, command),
@@ -121,12 +144,8 @@ def run_study(
         study_file=study_file,
         provenance={"kit_version": __version__, "command": shlex.join(command)},
         hbm=_hbm_guard(study),
+        say=say,
     )
-    engine.say(
-        f"{study.name}: {len(cells)} cells x {study.head.repeats} repeats "
-        f"({len(configurations(study))} configurations), writing to {out}"
-    )
-    return engine.execute()
 
 
 def _hbm_guard(study: Study):

@@ -5,6 +5,8 @@
     [grid]         server configurations: the Cartesian product of these lists
     [[workload]]   the keys of a profile's [[throughput]] entry (name required)
     [load]         max_concurrency = [...] or request_rate = [...], and how many prompts
+    [search]       optional: the most load under an SLO per configuration and workload
+                   (`bench.slo.spec`); with it, [load] may list no levels
 
 Every table is read strictly (`bench.strict_toml`): an unknown key is an error naming the
 key, the table and the file. `Study.as_dict()` is the study as resolved (every default
@@ -30,7 +32,7 @@ LAUNCHERS = ("command", "compose", "external")
 PLACEHOLDERS = ("port", "npus")  # besides the [grid] keys
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 _GRID_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_TOP_KEYS = ("study", "server", "grid", "workload", "load")
+_TOP_KEYS = ("study", "server", "grid", "workload", "load", "search")
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,8 @@ class Study:
     workloads: tuple[ThroughputRun, ...]
     load: LoadSection
     path: str = "<study>"
-    extra: dict[str, Any] = field(default_factory=dict)  # tables a later kit adds ([search])
+    extra: dict[str, Any] = field(default_factory=dict)  # tables a later kit adds
+    search: Any = None  # a bench.slo.spec.SearchSpec, or None
 
     @property
     def name(self) -> str:
@@ -129,6 +132,7 @@ class Study:
             "grid": {key: list(values) for key, values in self.grid},
             "workload": [run.to_dict() for run in self.workloads],
             "load": self.load.as_dict(),
+            **({"search": self.search.as_dict()} if self.search is not None else {}),
             **self.extra,
         }
 
@@ -159,10 +163,19 @@ def parse_study(data: dict[str, Any], where: str = "<study>") -> Study:
     head = _head(strict_toml.table(data, "study", where), where)
     server = _server(strict_toml.table(data, "server", where), where)
     grid = _grid(strict_toml.table(data, "grid", where), where)
-    load = _load(strict_toml.table(data, "load", where), where)
+    search = None
+    if "search" in data:
+        from bench.study.search_spec import parse_study_search
+
+        search = parse_study_search(strict_toml.table(data, "search", where), where)
+    load = _load(strict_toml.table(data, "load", where), where, search is not None)
     workloads = _workloads(strict_toml.array_of_tables(data, "workload", where), load, where)
-    study = Study(head, server, grid, workloads, load, where)
+    study = Study(head, server, grid, workloads, load, where, search=search)
     _check_launcher(study, where)
+    if search is not None:
+        from bench.study.search_spec import check_search
+
+        check_search(study, where)
     return study
 
 
@@ -225,9 +238,11 @@ def _grid(table: dict[str, Any], where: str) -> tuple[tuple[str, tuple[Any, ...]
     return tuple(out)
 
 
-def _load(table: dict[str, Any], where: str) -> LoadSection:
+def _load(table: dict[str, Any], where: str, searched: bool = False) -> LoadSection:
     values = strict_toml.check_types(table, _LOAD_TYPES, where, "[load]")
     swept = [k for k in ("max_concurrency", "request_rate") if k in values]
+    if searched and not swept:  # a search alone: [load] says only how many prompts
+        return _prompts_only(values, where)
     if len(swept) != 1:
         raise InputError(
             f"{where}: [load] needs exactly one of max_concurrency = [...] or request_rate = [...]"
@@ -249,10 +264,15 @@ def _load(table: dict[str, Any], where: str) -> LoadSection:
         values["request_rate"] = rates
     if len(set(values[swept[0]])) < len(levels):
         raise InputError(f"{where}: [load] {swept[0]} lists a level twice")
-    if "num_prompts" in values and "prompts_per_concurrency" in values:
-        raise InputError(f"{where}: [load] give num_prompts or prompts_per_concurrency, not both")
     if "prompts_per_concurrency" in values and swept[0] != "max_concurrency":
         raise InputError(f"{where}: [load] prompts_per_concurrency needs max_concurrency levels")
+    return _prompts_only(values, where)
+
+
+def _prompts_only(values: dict[str, Any], where: str) -> LoadSection:
+    """[load]'s prompts per level, checked (a study that only searches gives no levels)."""
+    if "num_prompts" in values and "prompts_per_concurrency" in values:
+        raise InputError(f"{where}: [load] give num_prompts or prompts_per_concurrency, not both")
     if "min_prompts" in values and "prompts_per_concurrency" not in values:
         raise InputError(f"{where}: [load] min_prompts goes with prompts_per_concurrency")
     for key in ("num_prompts", "prompts_per_concurrency", "min_prompts"):
@@ -271,9 +291,9 @@ def _workloads(
         label = f"[[workload]] #{i + 1}"
         if "name" not in entry:
             raise InputError(f"{where}: {label} needs a name")
-        if load.kind in entry:
+        if load.levels and load.kind in entry:
             raise InputError(f"{where}: {label} sets {load.kind}, which [load] sweeps")
-        if "num_prompts" in entry and load.prompts_at(load.levels[0]) is not None:
+        if "num_prompts" in entry and load.prompts_at(1) is not None:
             raise InputError(f"{where}: {label} sets num_prompts, which [load] sets too")
         run = throughput_run(entry, where, label, entry["name"])
         if not _NAME.match(run.name):

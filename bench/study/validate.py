@@ -7,6 +7,8 @@
   are what the rule gives for the cells' means.
 - Beside the document (`validate_study_file`): each repeat's result document is where the
   study says, with its sha256, and states the metrics the study recorded for it.
+- With a `[search]`: `bench.study.search_validate` replays the search's decisions and
+  recomputes its verdicts and answer, and checks each probe run's document beside it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ def study_issues(doc: dict[str, Any]) -> list[Issue]:
         found.append(Issue("/study_sha256", "is not the sha256 of `study`"))
     found += _cell_issues(doc)
     found += _pareto_issues(doc)
+    from bench.study.search_validate import search_issues
+
+    found += search_issues(doc)
     return found
 
 
@@ -158,7 +163,8 @@ def beside_issues(doc: dict[str, Any], base: Path) -> list[tuple[str, Issue]]:
 def validate_study(doc: dict[str, Any], file: str, base: Path | None) -> list[Finding]:
     findings = [Finding(file, "error", i.pointer, i.message) for i in study_issues(doc)]
     if base is not None and not findings:
-        findings += [
-            Finding(file, lvl, i.pointer, i.message) for lvl, i in beside_issues(doc, base)
-        ]  # type: ignore[arg-type]
+        from bench.study.search_validate import search_beside_issues
+
+        beside = beside_issues(doc, base) + search_beside_issues(doc, base)
+        findings += [Finding(file, lvl, i.pointer, i.message) for lvl, i in beside]  # type: ignore[arg-type]
     return findings

@@ -52,11 +52,14 @@ def safe_relative(path: str) -> tuple[PurePosixPath | None, str]:
 
 
 def named_records(doc: Any) -> list[NamedRecords]:
-    """Every run's records file that the document names by path, in document order,
-    each path once."""
+    """Every run's records file that the document names by path, in document order, then
+    the sanity check's (`sanity.records`), each path once."""
     out: list[NamedRecords] = []
     seen: set[str] = set()
-    for base, run in runs(doc):
+    holders = [*runs(doc)]
+    if sub(doc, "sanity"):
+        holders.append((("sanity",), sub(doc, "sanity")))
+    for base, run in holders:
         records = sub(run, "records")
         path = records.get("path")
         if not isinstance(path, str) or not path or path in seen:

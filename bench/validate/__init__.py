@@ -6,9 +6,10 @@
 Levels: schema violations, structural problems and disagreements with the run's own
 records (when the records file is beside the document) are always `error`; consistency
 findings are `error` for `measured` and `simulated` documents and `warning` for
-`reported` ones (a publication's figures are kept, flagged). Provenance checks
-(`checks_provenance`, `kit_commit`) apply to `measured` documents. A document is valid when
-it has no `error`.
+`reported` ones (a publication's figures are kept, flagged). A sanity check below its
+`min_accuracy` is a consistency error: a measured or simulated run whose answers were wrong
+is invalid. Provenance checks (`checks_provenance`, `kit_commit`) apply to `measured`
+documents. A document is valid when it has no `error`.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from typing import Any
 from bench.errors import InputError
 from bench.validate import (
     checks_bounds,
+    checks_cache,
     checks_delivery,
     checks_document,
     checks_latency,
     checks_memory,
+    checks_parallel,
     checks_provenance,
+    checks_sanity,
     checks_telemetry,
     checks_throughput,
 )
@@ -47,15 +51,19 @@ CONSISTENCY_CHECKS = [
     *checks_throughput.CHECKS,
     *checks_latency.CHECKS,
     *checks_memory.CHECKS,
+    *checks_parallel.CHECKS,
     *checks_bounds.CHECKS,
     *checks_delivery.CHECKS,
+    *checks_cache.CHECKS,
     *checks_document.CONSISTENCY_CHECKS,
+    *checks_sanity.CHECKS,
 ]
 # Always warnings: what a reader should know about a valid document.
 ADVICE_CHECKS = [
     *checks_document.ADVICE_CHECKS,
     *checks_delivery.ADVICE_CHECKS,
     *checks_provenance.ADVICE_CHECKS,
+    *checks_sanity.ADVICE_CHECKS,
 ]
 
 
@@ -102,13 +110,17 @@ def validate_file(path: str | os.PathLike[str]) -> list[Finding]:
 
 
 def file_findings(doc: Any, name: str, base_dir: Path) -> list[Finding]:
-    """What needs more than the document: the records beside it (same sha256, same metrics)
-    and, for a measured document, whether its kit commit is in the kit's git history."""
+    """What needs more than the document: the records beside it (same sha256, same metrics;
+    the sanity records: same counts and verdicts) and, for a measured document, whether its
+    kit commit is in the kit's git history."""
     findings = [
         Finding(
             name, "warning" if i.message.startswith(UNREADABLE) else "error", i.pointer, i.message
         )
-        for i in records_issues(doc, base_dir)
+        for i in [
+            *records_issues(doc, base_dir),
+            *checks_sanity.sanity_records_issues(doc, base_dir),
+        ]
     ]
     findings += [Finding(name, level, i.pointer, i.message) for level, i in kit_commit_issues(doc)]
     findings += [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from bench.parallel import npus_of_args
 from bench.validate import tolerances as tol
 from bench.validate.findings import Issue, close, fmt, num, pct, pointer, runs, sub
 
@@ -247,13 +248,12 @@ def check_derived_metrics(doc: Any) -> list[Issue]:
 
 
 def accelerator_count(doc: Any) -> int:
-    """Accelerators the server used: system.accelerator.count, else tp x dp, else 1."""
+    """Accelerators the server used: system.accelerator.count, else what server.args imply
+    (`bench.parallel`: tp x pp x dp, dp inside tp with DP attention), else 1."""
     count = num(sub(sub(doc, "system"), "accelerator"), "count")
     if count and count >= 1:
         return int(count)
-    args = sub(sub(doc, "server"), "args")
-    product = (num(args, "tp_size") or 1) * (num(args, "dp_size") or 1)
-    return int(product) if math.isfinite(product) and product >= 1 else 1
+    return npus_of_args(sub(sub(doc, "server"), "args")) or 1
 
 
 CHECKS = [

@@ -21,6 +21,7 @@ EXACT = (
     "requests_failed",
     "total_input_tokens",
     "total_output_tokens",
+    "cached_prompt_tokens",
 )
 RATES = (
     "duration_s",
@@ -32,8 +33,18 @@ RATES = (
     "achieved_rate_rps",
     "goodput_rps",
     "interactivity_tok_s",
+    "prefix_cache_hit_rate",
 )
-STATS = ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "schedule_lag_ms")
+STATS = (
+    "ttft_ms",
+    "tpot_ms",
+    "itl_ms",
+    "e2e_ms",
+    "schedule_lag_ms",
+    "ttft_first_of_group_ms",
+    "ttft_rest_of_group_ms",
+)
+TURN_EXACT = ("turn", "requests_completed", "input_tokens", "cached_prompt_tokens")
 STAT_FIELDS = ("mean", "median", "p90", "p99", "std", "min", "max")
 # A records file this kit version cannot parse (another version's fields, say) is a warning:
 # its bytes are what the document names, only the recomputation is impossible.
@@ -67,6 +78,7 @@ def _differences(stated: dict[str, Any], recomputed: dict[str, Any], where: tupl
     pairs += [
         (("delivery", "tokens_per_read", f), num(s, f), num(r, f), False) for f in STAT_FIELDS
     ]
+    pairs += _turn_pairs(stated, recomputed)
     for path, a, b, exact in pairs:
         if a is None or b is None:
             continue
@@ -79,6 +91,22 @@ def _differences(stated: dict[str, Any], recomputed: dict[str, Any], where: tupl
                 )
             )
     return out
+
+
+def _turn_pairs(stated: dict[str, Any], recomputed: dict[str, Any]) -> list[tuple]:
+    """Each per_turn entry's counts and TTFT median against the recomputed one."""
+    s_turns, r_turns = stated.get("per_turn"), recomputed.get("per_turn")
+    if not isinstance(s_turns, list) or not isinstance(r_turns, list):
+        return []
+    pairs: list[tuple] = [(("per_turn", "length"), len(s_turns), len(r_turns), True)]
+    for i, (s, r) in enumerate(zip(s_turns, r_turns, strict=False)):
+        pairs += [(("per_turn", str(i), k), num(s, k), num(r, k), True) for k in TURN_EXACT]
+        s_ttft, r_ttft = sub(s, "ttft_ms"), sub(r, "ttft_ms")
+        pairs.append(
+            (("per_turn", str(i), "ttft_ms", "median"), num(s_ttft, "median"),
+             num(r_ttft, "median"), False)
+        )  # fmt: skip
+    return pairs
 
 
 def records_issues(doc: Any, base_dir: Path) -> list[Issue]:

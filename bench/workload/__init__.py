@@ -1,1 +1,2 @@
-"""Workloads: profiles (TOML), datasets (prompts of exact token length), schedules (send times)."""
+"""Workloads: profiles (TOML), datasets (prompts of exact token length: random, ShareGPT,
+shared-prefix groups, conversations), schedules (send times)."""

@@ -37,11 +37,13 @@ MAX_DATASET_BYTES = 2 * GIB
 
 @dataclass(frozen=True)
 class Prompt:
-    """One request's prompt: its text, its token count, and the output tokens to ask for."""
+    """One request's prompt: its text, its token count, and the output tokens to ask for.
+    `group` is the shared-prefix group it belongs to (None outside that dataset)."""
 
     text: str
     prompt_tokens: int
     output_tokens: int
+    group: int | None = None
 
 
 @dataclass(frozen=True)
@@ -160,15 +162,8 @@ def _first_two_turns(entry: Any) -> tuple[str, str] | None:
     return values[0], values[1]
 
 
-def sharegpt_prompts(
-    tokenizer: Tokenizer,
-    path: str | Path,
-    *,
-    num_prompts: int,
-    output_len: int | None,
-    seed: int,
-) -> list[Prompt]:
-    """Prompts from a local ShareGPT-format JSON file (a list of {"conversations": [...]})."""
+def load_sharegpt(path: str | Path) -> list[Any]:
+    """The entries of a local ShareGPT-format JSON file (a list of {"conversations": [...]})."""
     path = Path(path)
     try:
         if path.stat().st_size > MAX_DATASET_BYTES:
@@ -180,7 +175,19 @@ def sharegpt_prompts(
         raise InputError(f"dataset {path} is not valid JSON: {exc}") from None
     if not isinstance(data, list):
         raise InputError(f"dataset {path} is not a ShareGPT list of conversations")
-    pairs = [p for p in (_first_two_turns(e) for e in data) if p is not None]
+    return data
+
+
+def sharegpt_prompts(
+    tokenizer: Tokenizer,
+    path: str | Path,
+    *,
+    num_prompts: int,
+    output_len: int | None,
+    seed: int,
+) -> list[Prompt]:
+    """Prompts from a local ShareGPT-format JSON file (a list of {"conversations": [...]})."""
+    pairs = [p for p in (_first_two_turns(e) for e in load_sharegpt(path)) if p is not None]
     order = np.random.default_rng(seed).permutation(len(pairs))
     prompts: list[Prompt] = []
     for index in order:

@@ -9,6 +9,8 @@ ignored, and every value has its type checked. `load_profile("seed")` reads
     [server]       what the server is expected to run with (recorded, not enforced)
     [[throughput]] one entry per throughput run (driver "kit" or "sglang")
     [[latency]]    one entry per latency run (the kit's OpenAI-SDK probe)
+    [[sanity]]     at most one: seeded questions with exact answers, asked after the runs
+                   (bench.workload.sanity); below its min_accuracy the result is invalid
 
 `as_dict()` gives the resolved profile (defaults filled in) for the result document's
 `provenance.profile`.
@@ -23,6 +25,7 @@ from typing import Any
 
 from bench import strict_toml
 from bench.errors import InputError, UsageError
+from bench.workload.sanity import SanitySpec
 from bench.workload.spec import LatencyWorkload, ThroughputWorkload, parse_rate
 
 # The package's copies of the top-level profiles/ (tools/sync_package_data.py writes them), so
@@ -79,6 +82,18 @@ class LatencyRun:
 
 
 @dataclass(frozen=True)
+class SanityRun:
+    """The sanity check of a profile: its questions, asked after every measured run."""
+
+    name: str = "sanity"
+    check: SanitySpec = field(default_factory=SanitySpec)
+    notes: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **self.check.to_dict(), "notes": self.notes}
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     description: str = ""
@@ -87,6 +102,7 @@ class Profile:
     server: ServerExpectation = field(default_factory=ServerExpectation)
     throughput: tuple[ThroughputRun, ...] = ()
     latency: tuple[LatencyRun, ...] = ()
+    sanity: SanityRun | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The resolved profile as plain JSON-ready data (defaults filled in)."""
@@ -98,6 +114,7 @@ class Profile:
             "server": dataclasses.asdict(self.server),
             "throughput": [run.to_dict() for run in self.throughput],
             "latency": [run.to_dict() for run in self.latency],
+            "sanity": self.sanity.to_dict() if self.sanity else None,
         }
 
 
@@ -108,7 +125,7 @@ _PROFILE_KEYS: dict[str, tuple[type, ...]] = {
 }
 _RUN_KEYS: dict[str, tuple[type, ...]] = {"name": (str,), "notes": (str,)}
 _THROUGHPUT_OWN_KEYS = {**_RUN_KEYS, "driver": (str,), "as_written": (bool,), "workers": (int,)}
-_TOP_KEYS = ("profile", "server", "throughput", "latency")
+_TOP_KEYS = ("profile", "server", "throughput", "latency", "sanity")
 
 
 def resolve_profile_path(name_or_path: str | Path) -> Path:
@@ -156,7 +173,8 @@ def parse_profile(data: dict[str, Any], where: str = "<profile>") -> Profile:
     )
     if not throughput and not latency:
         raise InputError(f"{where}: the profile has no [[throughput]] and no [[latency]] run")
-    names = [run.name for run in (*throughput, *latency)]
+    sanity = sanity_run(strict_toml.array_of_tables(data, "sanity", where), where)
+    names = [run.name for run in (*throughput, *latency, *([sanity] if sanity else []))]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise InputError(f"{where}: run names must be unique, repeated: {', '.join(duplicates)}")
@@ -168,6 +186,7 @@ def parse_profile(data: dict[str, Any], where: str = "<profile>") -> Profile:
         server=ServerExpectation(**server),
         throughput=throughput,
         latency=latency,
+        sanity=sanity,
     )
 
 
@@ -202,6 +221,19 @@ def latency_run(entry: dict[str, Any], where: str, label: str, default_name: str
     own.setdefault("name", default_name)
     workload = _converted(lambda v: LatencyWorkload(**v), values, where, label)
     return LatencyRun(workload=workload, **own)
+
+
+def sanity_run(entries: list[dict[str, Any]], where: str) -> SanityRun | None:
+    """The profile's `[[sanity]]` entry (at most one) as a checked SanityRun, or None."""
+    if not entries:
+        return None
+    if len(entries) > 1:
+        raise InputError(f"{where}: at most one [[sanity]] entry, found {len(entries)}")
+    label = "[[sanity]]"
+    values = _checked(dict(entries[0]), {**_RUN_KEYS, **_workload_keys(SanitySpec)}, where, label)
+    own = {k: values.pop(k) for k in list(values) if k in _RUN_KEYS}
+    check = _converted(lambda v: SanitySpec(**v), values, where, label)
+    return SanityRun(check=check, **own)
 
 
 def _workload_keys(cls: type) -> dict[str, tuple[type, ...]]:

@@ -12,6 +12,12 @@ dashes, `timeout_s` is `--timeout`) and its help text; drivers keep only their o
   own length for `sharegpt`.
 - The seed is 1 everywhere (sglang.bench_serving's default), so `bench throughput` and a
   profile send the same prompts for the same workload.
+- `num_prompts` left unset means 200, except for the two datasets whose size is their own:
+  `generated-shared-prefix` sends `gsp_num_groups x gsp_prompts_per_group` requests (as
+  SGLang's bench_serving does, which ignores --num-prompts for it) and `multi-turn` sends
+  `mt_num_conversations x mt_num_turns`. Set to anything else, it is an error.
+- The `gsp_*` keys belong to `generated-shared-prefix` and the `mt_*` keys to `multi-turn`;
+  set with another dataset, they are an error (docs/workloads.md).
 """
 
 from __future__ import annotations
@@ -26,8 +32,21 @@ from bench.errors import InputError, UsageError
 
 APIS = ("chat", "completions", "generate")
 LATENCY_APIS = ("chat", "completions")
-DATASETS = ("random", "sharegpt")
+GSP = "generated-shared-prefix"  # SGLang bench_serving's name for it
+MULTI_TURN = "multi-turn"
+DATASETS = ("random", "sharegpt", GSP, MULTI_TURN)
 RANDOM_OUTPUT_LEN = 256
+DEFAULT_NUM_PROMPTS = 200
+# sglang.bench_serving's defaults for its generated-shared-prefix flags (0.5.3 and later)
+GSP_DEFAULTS = {
+    "gsp_num_groups": 64,
+    "gsp_prompts_per_group": 16,
+    "gsp_system_prompt_len": 2048,
+    "gsp_question_len": 128,
+    "gsp_output_len": 256,
+}
+# The kit's synthetic conversations: 16 of 4 turns, 256-token user turns, 256-token replies
+MT_DEFAULTS = {"mt_num_conversations": 16, "mt_num_turns": 4, "mt_user_len": 256}
 
 
 def _f(default: Any, help: str, flag: str | None = None) -> Any:
@@ -41,8 +60,13 @@ class ThroughputWorkload:
     """Many requests under a concurrency cap and a send schedule; warm-up excluded."""
 
     api: str = _f("chat", "endpoint family: chat, completions, or generate (sglang driver only)")
-    dataset: str = _f("random", "random (exact lengths) or sharegpt (a local file)")
-    dataset_path: str | None = _f(None, "local ShareGPT-format JSON (never downloaded)")
+    dataset: str = _f(
+        "random",
+        "random (exact lengths), sharegpt (a local file), generated-shared-prefix or multi-turn",
+    )
+    dataset_path: str | None = _f(
+        None, "local ShareGPT-format JSON (never downloaded); multi-turn: its conversations"
+    )
     input_len: int = _f(512, "prompt tokens (random)")
     output_len: int | None = _f(
         None, "max_tokens per request (random: 256; sharegpt: each reply's own length)"
@@ -50,7 +74,11 @@ class ThroughputWorkload:
     range_ratio: float = _f(
         1.0, "lengths uniform in [ratio x len, len], as SGLang defines it (1.0 = fixed)"
     )
-    num_prompts: int = _f(200, "measured requests")
+    num_prompts: int | None = _f(
+        None,
+        "measured requests (default 200; generated-shared-prefix: groups x prompts per "
+        "group; multi-turn: conversations x turns)",
+    )
     max_concurrency: int | None = _f(None, "cap on requests in flight (none: no cap)")
     request_rate: float = _f(math.inf, "requests/s on a Gamma schedule (inf: all at once)")
     burstiness: float = _f(1.0, "Gamma shape of the inter-arrival times (1 = Poisson)")
@@ -58,12 +86,49 @@ class ThroughputWorkload:
     warmup: int = _f(1, "warm-up requests before the measured window (not measured)")
     timeout_s: float = _f(600.0, "per-request timeout, seconds", flag="--timeout")
     ignore_eos: bool = _f(True, "ask for exactly max_tokens (an SGLang/vLLM extension)")
+    gsp_num_groups: int | None = _f(
+        None, "generated-shared-prefix: groups, one system prompt each (default 64)"
+    )
+    gsp_prompts_per_group: int | None = _f(
+        None, "generated-shared-prefix: questions per group (default 16)"
+    )
+    gsp_system_prompt_len: int | None = _f(
+        None, "generated-shared-prefix: system prompt tokens (default 2048)"
+    )
+    gsp_question_len: int | None = _f(
+        None, "generated-shared-prefix: question tokens (default 128)"
+    )
+    gsp_output_len: int | None = _f(
+        None, "generated-shared-prefix: max_tokens per request, = output_len (default 256)"
+    )
+    mt_num_conversations: int | None = _f(None, "multi-turn: conversations (default 16)")
+    mt_num_turns: int | None = _f(None, "multi-turn: turns replayed per conversation (default 4)")
+    mt_user_len: int | None = _f(
+        None, "multi-turn without a dataset file: tokens of each user turn (default 256)"
+    )
 
     def __post_init__(self) -> None:
         _one_of(self.api, APIS, "api")
         _one_of(self.dataset, DATASETS, "dataset")
-        if self.output_len is None and self.dataset == "random":
+        _only_with(self, GSP_DEFAULTS, GSP)
+        _only_with(self, MT_DEFAULTS, MULTI_TURN)
+        requests = DEFAULT_NUM_PROMPTS
+        if self.dataset == GSP:
+            requests = self._resolve_shared_prefix()
+        elif self.dataset == MULTI_TURN:
+            requests = self._resolve_multi_turn()
+        elif self.output_len is None and self.dataset == "random":
             object.__setattr__(self, "output_len", RANDOM_OUTPUT_LEN)
+        if self.num_prompts is None:
+            object.__setattr__(self, "num_prompts", requests)
+        elif self.dataset in (GSP, MULTI_TURN) and self.num_prompts != requests:
+            sizes = "gsp_num_groups x gsp_prompts_per_group"
+            if self.dataset == MULTI_TURN:
+                sizes = "mt_num_conversations x mt_num_turns"
+            raise UsageError(
+                f"num_prompts of a {self.dataset} run is {sizes} = {requests}, got "
+                f"{self.num_prompts} (leave num_prompts out)"
+            )
         _at_least(self, ("input_len", "num_prompts"), 1)
         if self.output_len is not None:
             _at_least(self, ("output_len",), 1)
@@ -76,13 +141,65 @@ class ThroughputWorkload:
             raise UsageError(f'request_rate must be > 0 or "inf", got {self.request_rate}')
         _positive(self, ("burstiness", "timeout_s"))
 
+    def _resolve_shared_prefix(self) -> int:
+        """Fill in SGLang's defaults; gsp_output_len and output_len are one setting."""
+        if self.dataset_path is not None:
+            raise UsageError(f"dataset {GSP} builds its prompts: it reads no dataset_path")
+        out = self.gsp_output_len
+        if out is not None and self.output_len is not None and out != self.output_len:
+            raise UsageError(
+                f"gsp_output_len {out} and output_len {self.output_len} disagree (they are "
+                "one setting: give one)"
+            )
+        out = out or self.output_len or GSP_DEFAULTS["gsp_output_len"]
+        for key, default in GSP_DEFAULTS.items():
+            if getattr(self, key) is None:
+                object.__setattr__(self, key, default)
+        object.__setattr__(self, "gsp_output_len", out)
+        object.__setattr__(self, "output_len", out)
+        _at_least(self, tuple(GSP_DEFAULTS), 1)
+        return self.gsp_num_groups * self.gsp_prompts_per_group
+
+    def _resolve_multi_turn(self) -> int:
+        """Synthetic (no file): user turns of mt_user_len tokens, replies of output_len
+        (256). From a file: the file's user turns, each reply's own length unless output_len."""
+        for key in ("mt_num_conversations", "mt_num_turns"):
+            if getattr(self, key) is None:
+                object.__setattr__(self, key, MT_DEFAULTS[key])
+        if self.dataset_path is not None:
+            if self.mt_user_len is not None:
+                raise UsageError(
+                    "mt_user_len applies to synthetic conversations; with a dataset_path "
+                    "the user turns are the file's"
+                )
+        else:
+            if self.mt_user_len is None:
+                object.__setattr__(self, "mt_user_len", MT_DEFAULTS["mt_user_len"])
+            if self.output_len is None:
+                object.__setattr__(self, "output_len", RANDOM_OUTPUT_LEN)
+            _at_least(self, ("mt_user_len",), 1)
+        _at_least(self, ("mt_num_conversations", "mt_num_turns"), 1)
+        return self.mt_num_conversations * self.mt_num_turns
+
     def with_dataset_path(self, path: str | None) -> ThroughputWorkload:
         """The workload reading its dataset from `path` (a profile names a ShareGPT run; the
-        command line says where the file is on this host). None keeps the workload's own."""
-        return self if path is None else dataclasses.replace(self, dataset_path=path)
+        command line says where the file is on this host). None keeps the workload's own, and
+        so does a run that reads no file: a multi-turn run takes the path only when it names
+        a file of its own (else its conversations are synthetic)."""
+        reads_file = self.dataset == "sharegpt" or (
+            self.dataset == MULTI_TURN and self.dataset_path is not None
+        )
+        if path is None or not reads_file:
+            return self
+        return dataclasses.replace(self, dataset_path=path)
 
     def check_dataset(self) -> None:
-        """Before anything is sent: a ShareGPT run needs a local file, which must exist."""
+        """Before anything is sent: a ShareGPT run needs a local file, which must exist (and
+        so does a multi-turn run that names one)."""
+        if self.dataset == MULTI_TURN and self.dataset_path:
+            if not Path(self.dataset_path).is_file():
+                raise InputError(f"dataset file not found: {self.dataset_path}")
+            return
         if self.dataset != "sharegpt":
             return
         if not self.dataset_path:
@@ -146,6 +263,15 @@ def parse_rate(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise UsageError(f'request_rate must be a number or "inf", got {value!r}')
     return float(value)
+
+
+def _only_with(obj: Any, keys: dict[str, Any], dataset: str) -> None:
+    """A key of one dataset, set for another, is an error naming it."""
+    if obj.dataset == dataset:
+        return
+    for key in keys:
+        if getattr(obj, key) is not None:
+            raise UsageError(f"{key} applies only to dataset {dataset}, not {obj.dataset}")
 
 
 def _one_of(value: str, allowed: tuple[str, ...], key: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import multiprocessing
 import os
@@ -120,6 +121,26 @@ def test_the_cap_holds_across_workers(sim, tmp_path, cap, workers, used):
         truth[entry["id"]] = entry
     seen = [truth[r.response_id] for r in measured]
     assert most_at_once([(t["arrival_ns"], t["token_ns"][-1]) for t in seen]) <= cap
+
+
+def test_a_conversation_goes_whole_from_one_worker_turn_after_turn(sim, tmp_path):
+    base_url, _truth = sim
+    records = tmp_path / "mt.jsonl"
+    run = run_throughput(
+        workload(dataset="multi-turn", api="completions", mt_num_conversations=4,
+                 mt_num_turns=3, mt_user_len=40, output_len=8, num_prompts=12, warmup=2),
+        resolve_target(base_url, tokenizer=tokenizer_dir()), records,
+        progress=False, workers=2,
+    )  # fmt: skip
+    assert run["driver"]["workers"] == 2
+    measured = [r for r in read_records(records) if not r.warmup]
+    assert len(measured) == 12 and all(r.ok for r in measured)
+    for conv in range(4):
+        mine = sorted((r for r in measured if r.group == conv), key=lambda r: r.turn)
+        assert [r.turn for r in mine] == [0, 1, 2]
+        assert all(a.done_ns <= b.send_ns for a, b in itertools.pairwise(mine))
+    # each worker counted the growing prompts with its own tokenizer, as the server did
+    assert all(r.prompt_tokens_client == r.prompt_tokens_server for r in measured)
 
 
 def _stamp(queue) -> None:

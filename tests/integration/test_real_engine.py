@@ -34,6 +34,7 @@ import pytest
 from bench.cli import main
 from bench.jsonio import load_document
 from bench.records import read_records
+from bench.sanity_records import read_sanity_records
 from bench.sim import tokenizer_dir
 from bench.validate import validate_file
 from bench.workload.dataset import load_tokenizer, random_prompts
@@ -273,3 +274,85 @@ def test_behind_a_buffering_proxy_the_document_is_valid_and_says_replies_came_wh
             assert warned[f"{where}/tpot_ms/median"].startswith(
                 f"tpot_ms median is 0 ms: {replies} of {replies} replies arrived in one read"
             )
+
+
+def test_a_real_engine_answering_garbage_fails_the_sanity_check(engine, tmp_path, capsys):
+    # Random weights: fast, and nonsense. Only whole words can win its output projection, so
+    # no reply holds a number: every answer is wrong, and the result says so.
+    out = tmp_path / "sanity.json"
+    code = main(["sanity", "--base-url", engine, "--questions", "5", "--max-tokens", "8",
+                 "--timeout", "60", "--out", str(out)])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 1 and "sanity: 0 of 5 answers right" in printed
+    records = read_sanity_records(tmp_path / "sanity.records.jsonl")
+    assert [r.reason for r in records] == ["no number in the reply"] * 5
+    assert all(r.reply and r.completion_tokens == 8 and r.error_kind is None for r in records)
+
+
+SANITY_PROFILE = """
+[profile]
+name = "real-engine-sanity"
+description = "one small latency run, then the sanity check"
+
+[[latency]]
+name = "latency"
+input_len = 32
+output_len = 8
+runs = 2
+warmup = 1
+timeout_s = 60
+
+[[sanity]]
+questions = 5
+max_tokens = 8
+"""
+
+
+def test_a_real_engine_answering_garbage_gives_an_invalid_measured_document(
+    engine, tmp_path, capsys
+):
+    profile = tmp_path / "sanity.toml"
+    profile.write_text(SANITY_PROFILE)
+    out = tmp_path / "doc.json"
+    code = main(["run", "--profile", str(profile), "--base-url", engine, "--tokenizer",
+                 TOKENIZER, "--submitter", "test", "--out", str(out)])  # fmt: skip
+    assert code == 1 and out.exists()
+    doc = load_document(out)
+    assert doc["kind"] == "measured" and doc["sanity"]["accuracy"] == 0.0
+    assert doc["measurements"]["latency"][0]["metrics"]["requests_completed"] == 2  # it is fast
+    errors = [f"{f.pointer}: {f.message}" for f in validate_file(out) if f.level == "error"]
+    assert errors == [
+        "/sanity/accuracy: the server's answers were wrong: 0 of 5 sanity questions answered "
+        "right, accuracy 0 is below min_accuracy 0.8; a fast result with wrong answers is not "
+        "ranked"
+    ]
+
+
+def test_a_shared_prefix_run_reports_the_engines_prompt_cache_hits(engine, tmp_path, capsys):
+    # llama.cpp's server keeps each slot's last prompt (cache_prompt, on by default) and sends
+    # the tokens it reused as usage.prompt_tokens_details.cached_tokens (and timings.cache_n).
+    # Two groups, one request at a time, two slots: once each group's first request has
+    # filled a slot, every other request of the group finds its system prompt there.
+    out = tmp_path / "gsp.json"
+    code = main([
+        "throughput", "--base-url", engine, "--tokenizer", TOKENIZER, "--api", "completions",
+        "--dataset", "generated-shared-prefix", "--gsp-num-groups", "2",
+        "--gsp-prompts-per-group", "3", "--gsp-system-prompt-len", "256",
+        "--gsp-question-len", "16", "--gsp-output-len", "4", "--max-concurrency", "1",
+        "--timeout", "60", "--out", str(out),
+    ])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    records = [r for r in read_records(tmp_path / "gsp.records.jsonl") if not r.warmup]
+    assert len(records) == 6 and all(r.ok for r in records)
+    assert all(r.cached_tokens_server is not None for r in records)  # the engine reports it
+    assert all(r.cached_tokens_server <= r.prompt_tokens_server for r in records)
+    seen: set[int] = set()
+    for r in sorted(records, key=lambda r: r.send_ns):
+        if r.group in seen:  # the system prompt and its separator, at least
+            assert r.cached_tokens_server >= 256, r
+        seen.add(r.group)
+    metrics = json.loads(out.read_text())["metrics"]
+    assert metrics["cached_prompt_tokens"] == sum(r.cached_tokens_server for r in records)
+    assert metrics["cached_prompt_tokens"] >= 4 * 256
+    assert 0 < metrics["prefix_cache_hit_rate"] < 1
+    assert metrics["ttft_first_of_group_ms"]["count"] == 2

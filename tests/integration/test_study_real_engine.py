@@ -7,7 +7,6 @@ says so and is `measured`."""
 
 from __future__ import annotations
 
-import re
 import shlex
 import sys
 from pathlib import Path
@@ -22,7 +21,6 @@ from tests.integration.tiny_gguf import build_tiny_gguf
 
 pytestmark = pytest.mark.slow
 LAUNCHER = Path(__file__).with_name("xllamacpp_server.py")
-ZERO_TPOT = re.compile(r"tpot_ms (mean|median) is 0 ms; a latency must be above zero$")
 
 
 def test_two_configurations_of_llama_cpps_server(tmp_path, capsys):
@@ -73,9 +71,8 @@ num_prompts = 4
         for rep in cell["repeats"]:
             assert rep["requests_failed"] == 0
             # On a busy machine a whole reply can reach the client in one read: its TPOT is
-            # then 0, and the validator refuses a zero mean or median TPOT. The study keeps
-            # such a document, records why, and does not rank its cell.
-            assert rep["valid"] or all(ZERO_TPOT.search(e) for e in rep["errors"]), rep["errors"]
+            # then 0, which the delivery figures explain (a warning, not an error)
+            assert rep["valid"], rep["errors"]
             result = load_document(out / rep["path"])
             assert result["kind"] == "measured" and result["model"]["id"] == "tiny"
             assert "prefix cache not flushed" in result["notes"]

@@ -192,6 +192,7 @@ def test_the_server_command_uses_only_real_sglang_flags():
     assert pairs["--tp-size"] == "1" and pairs["--mem-fraction-static"] == "0.9"
     assert pairs["--host"] == "0.0.0.0"
     assert "--enable-metrics" in flags  # /metrics, for bench run's server_metrics
+    assert "--enable-cache-report" in flags  # cached tokens in usage, for the cache figures
 
 
 def test_the_api_key_is_passed_by_the_shell_never_written_into_the_command():

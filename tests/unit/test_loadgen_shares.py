@@ -4,13 +4,19 @@ their records files are merged back into one."""
 from __future__ import annotations
 
 import json
+import pickle
+from types import SimpleNamespace
 
 import pytest
 
+from bench.client.conversation import Replay
+from bench.client.jobs import Job
 from bench.client.shares import split, worker_caps, worker_of, workers_used
+from bench.client.worker import _bound
 from bench.client.workers import merge_parts, part_path, plan_jobs, read_part
 from bench.errors import BenchError
 from bench.records import Record, RecordWriter, read_records
+from bench.workload.conversations import Conversation
 
 
 def test_workers_used_never_exceeds_the_cap_or_the_requests():
@@ -64,17 +70,27 @@ def spec(index, warmup=False):
 
 
 def test_plan_jobs_gives_each_worker_its_requests_offsets_and_cap(tmp_path):
-    measured = [spec(i) for i in range(6)]
+    measured = [Job(spec(i)) for i in range(6)]
     warmups = [spec(i, warmup=True) for i in range(3)]
     offsets = [0, 10, 20, 30, 40, 50]
     jobs = plan_jobs("tok", 5.0, 3, warmups, measured, offsets, tmp_path / "r.jsonl", 2)
     assert [j.cap for j in jobs] == [2, 1]
-    assert [s.index for s in jobs[0].measured] == [0, 2, 3, 5]
+    assert [j.first.index for j in jobs[0].measured] == [0, 2, 3, 5]
     assert jobs[0].offsets_ns == (0, 20, 30, 50)
-    assert [s.index for s in jobs[1].measured] == [1, 4]
+    assert [j.first.index for j in jobs[1].measured] == [1, 4]
     assert [s.index for s in jobs[0].warmups] == [0, 2]
     assert [s.index for s in jobs[1].warmups] == [1]
     assert jobs[1].records_path == str(tmp_path / "r.jsonl.worker-1")
+
+
+def test_a_conversation_travels_whole_and_without_its_tokenizer(tmp_path):
+    conversation = Conversation(index=0, user_turns=("hi", "more"), reply_tokens=(4, 4))
+    replay = Replay(conversation, "completions", "m", "u", True, count=len)
+    jobs = plan_jobs("tok", 5.0, None, [], [Job(replay.first(), replay)], [0], tmp_path / "r", 2)
+    (sent,) = [j for job in jobs for j in job.measured]  # one job: every turn from one worker
+    assert sent.replay.conversation == conversation and sent.replay.count is None
+    pickle.dumps(jobs)  # what crosses to a worker
+    assert _bound(sent, SimpleNamespace(count=len)).replay.count is len
 
 
 def record(index, done_ns, warmup=False):

@@ -110,3 +110,38 @@ def test_the_article_command_without_a_local_sharegpt_file_fails_clearly():
 def test_process_timeout_covers_every_wave_of_requests():
     workload = W(num_prompts=10, max_concurrency=4, timeout_s=30)
     assert process_timeout_s(workload) == 120 + 30 * (3 + 1)  # 3 waves + the warm-up
+
+
+def test_shared_prefix_maps_onto_bench_servings_own_dataset():
+    install = SglangInstall("0.5.3", has_warmup_flag=True, has_flush_cache_flag=True)
+    w = W(dataset="generated-shared-prefix", gsp_num_groups=8, gsp_prompts_per_group=4)
+    f = flags(argv_of(w, install=install))
+    assert f["--dataset-name"] == "generated-shared-prefix"
+    assert (f["--gsp-num-groups"], f["--gsp-prompts-per-group"]) == ("8", "4")
+    assert (f["--gsp-system-prompt-len"], f["--gsp-question-len"]) == ("2048", "128")
+    assert f["--gsp-output-len"] == "256" and f["--num-prompts"] == "32"
+    assert f["--flush-cache"] is True  # its warm-up is the first measured prompt
+    assert "--random-input-len" not in f and "--gsp-range-ratio" not in f
+
+
+def test_shared_prefix_range_ratio_only_where_the_release_has_the_flag():
+    w = W(dataset="generated-shared-prefix", range_ratio=0.5)
+    with pytest.raises(UsageError, match="has no --gsp-range-ratio"):
+        argv_of(w, install=SglangInstall("0.5.3", has_warmup_flag=True))
+    later = SglangInstall("0.5.9", has_warmup_flag=True, has_gsp_range_ratio_flag=True)
+    assert flags(argv_of(w, install=later))["--gsp-range-ratio"] == "0.5"
+
+
+def test_multi_turn_has_no_bench_serving_equivalent():
+    with pytest.raises(UsageError, match="cannot run dataset 'multi-turn'"):
+        argv_of(W(dataset="multi-turn"))
+
+
+def test_only_the_shared_prefix_run_gets_a_home_of_its_own(tmp_path):
+    from bench.drivers.sglang_datasets import process_env
+
+    out = tmp_path / "run.sglang.jsonl"
+    assert process_env(W(), out) == {}
+    env = process_env(W(dataset="generated-shared-prefix"), out)
+    assert env["HOME"] == str(tmp_path / "run.sglang.jsonl.home")
+    assert Path(env["HOME"]).is_dir() and env["HF_HOME"]

@@ -98,8 +98,11 @@ def test_memory_split_chunk_sizes_and_model_path_are_what_the_server_reports():
     assert info["model_path"] == "/models/Qwen/Qwen2-7B-Instruct"
     assert info["served_model_name"] == "Qwen/Qwen2-7B-Instruct"
     # a 10,000-token prompt prefills in chunks of 4,096: three steps, each with its overhead
+    # (and each chunk's attention to the chunks before it)
     ttft, _ = model.single_request_latency(profile, 10_000, 2)
-    assert ttft == pytest.approx(sum(model.prefill_s(profile, n) for n in (4096, 4096, 1808)))
+    chunks = ((0, 4096), (4096, 4096), (8192, 1808))
+    steps = [model.prefill_s(profile, n, model.attention_pairs(done, n)) for done, n in chunks]
+    assert ttft == pytest.approx(sum(steps))
 
 
 @pytest.mark.parametrize(

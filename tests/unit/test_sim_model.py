@@ -52,18 +52,49 @@ def test_decode_step_grows_with_batch_and_context(profile):
     assert 0.045 < model.decode_step_s(profile, 150, 150 * 450) < 0.075
 
 
-def test_prefill_is_overhead_plus_per_token(profile):
+def test_prefill_is_overhead_plus_per_token_plus_per_attention_pair(profile):
     t = profile.timing
     assert model.prefill_s(profile, 0) == t.prefill_overhead_s
-    assert model.prefill_s(profile, 1000) == pytest.approx(
-        t.prefill_overhead_s + 1000 * t.prefill_s_per_token
+    assert model.prefill_s(profile, 1000, 7) == pytest.approx(
+        t.prefill_overhead_s + 1000 * t.prefill_s_per_token + 7 * t.prefill_s_per_attention_pair
     )
+
+
+def test_attention_pairs_are_causal_and_count_the_cached_context():
+    assert model.attention_pairs(0, 1) == 1
+    assert model.attention_pairs(0, 4) == 1 + 2 + 3 + 4
+    assert model.attention_pairs(10, 2) == 11 + 12  # two new tokens after ten cached ones
+    # split anywhere, the pairs of a prompt add up to those of the whole
+    assert model.attention_pairs(0, 300) + model.attention_pairs(300, 700) == (
+        model.attention_pairs(0, 1000)
+    )
+
+
+def test_the_attention_costs_the_same_flops_rate_as_the_weights(profile):
+    # [timing]'s comment: 2 x params FLOP per token, 4 x layers x hidden FLOP per pair, one E
+    t, m = profile.timing, profile.model
+    per_token_flops = 2 * m.param_count
+    per_pair_flops = 4 * m.num_layers * m.num_attention_heads * m.head_dim  # 4 x 28 x 3584
+    rate_tokens = per_token_flops / t.prefill_s_per_token
+    rate_pairs = per_pair_flops / t.prefill_s_per_attention_pair
+    assert rate_pairs == pytest.approx(rate_tokens, rel=1e-3)
+    assert 140e12 < rate_tokens < 170e12  # ~50% of a 910B's ~300 TFLOPS BF16
+
+
+def test_ttft_grows_faster_than_the_prompt(profile):
+    short = model.single_request_latency(profile, 1024, 2)[0]
+    long = model.single_request_latency(profile, 32_256, 2)[0]
+    assert long / short > 32_256 / 1024 * 1.1  # the quadratic attention term shows
+    assert 4.0 < long < 5.5
 
 
 def test_long_prompts_prefill_in_chunks(profile):
     chunk = profile.server.chunked_prefill_size
     ttft, _ = model.single_request_latency(profile, 2 * chunk, 2)
-    assert ttft == pytest.approx(2 * model.prefill_s(profile, chunk))
+    first = model.prefill_s(profile, chunk, model.attention_pairs(0, chunk))
+    second = model.prefill_s(profile, chunk, model.attention_pairs(chunk, chunk))
+    assert second > first  # the second chunk attends to the first one too
+    assert ttft == pytest.approx(first + second)
 
 
 def test_every_profile_parameter_carries_a_comment():

@@ -39,8 +39,8 @@ def test_a_request_without_faults_gets_a_seeded_id_and_an_open_truth_line(tmp_pa
     assert faults.names == [] and rid == again != other and len(rid) == 32
     assert truth == {
         "id": rid, "rid": "r-1", "endpoint": "/v1/chat/completions", "arrival_ns": 5,
-        "prompt_tokens": 12, "completion_tokens": 0, "token_ns": [], "finish_reason": None,
-        "fault": None,
+        "prompt_tokens": 12, "cached_tokens": 0, "completion_tokens": 0, "token_ns": [],
+        "finish_reason": None, "fault": None,
     }  # fmt: skip
     assert _truth(state, tmp_path) == []  # written only when the request ends
 

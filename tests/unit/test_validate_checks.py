@@ -16,10 +16,13 @@ import pytest
 from bench.validate import (
     CONSISTENCY_CHECKS,
     checks_bounds,
+    checks_cache,
     checks_delivery,
     checks_document,
     checks_latency,
     checks_memory,
+    checks_parallel,
+    checks_sanity,
     checks_throughput,
     validate_document,
 )
@@ -65,6 +68,14 @@ NO_SINGLE_READS = {
     "tokens_per_read": {"mean": 1.0, "median": 1.0, "p90": 1.0, "p99": 1.0, "std": 0.0,
                         "min": 1.0, "max": 1.0, "count": 5120},
 }  # fmt: skip
+
+# A multi-turn run's turns: the fixture's 200 requests and 102,400 prompt tokens in two.
+TURNS = [
+    {"turn": t, "requests_completed": 100, "ttft_ms": None, "input_tokens": 51200,
+     "cached_prompt_tokens": 0 if t == 0 else 25600, "prefix_cache_hit_rate": t * 0.5}
+    for t in (0, 1)
+]  # fmt: skip
+STATS = {"mean": 1.0, "median": 1.0, "p90": 1.0, "p99": 1.0, "std": 0.0, "min": 1.0, "max": 1.0}
 
 # (check, fixture, changes, pointer of the expected finding, words in its message)
 CASES = [
@@ -156,6 +167,24 @@ CASES = [
     (checks_memory.check_reconciliation_arithmetic, "measured_valid",
      {f"{MEM}/reconciliation/0/diff_gib": 1.2}, f"{MEM}/reconciliation/0/diff_gib",
      "!= measured 14.31 - expected 14.19"),
+    (checks_parallel.check_npu_count_matches_server, "measured_valid",
+     {"/system/accelerator/count": 8}, "/system/accelerator/count",
+     "8 accelerators counted; the server's self-report implies 1"),
+    (checks_parallel.check_npu_count_matches_server, "measured_valid",
+     {"/server/self_report/dp_size": 2}, "/system/accelerator/count",
+     "the server's self-report implies 2"),
+    (checks_parallel.check_rank_weights, "simulated_valid",
+     {f"{MEM}/per_rank": [{"rank": 0, "weights_gib": 14.19}, {"rank": 1, "weights_gib": 7.1}]},
+     f"{MEM}/per_rank/1/weights_gib", "rank 1 holds 7.1 GiB of weights"),
+    (checks_parallel.check_ranks_and_nodes, "simulated_valid",
+     {f"{MEM}/per_rank": [{"rank": 0, "weights_gib": 14.19},
+                          {"rank": 0, "dp_rank": 1, "weights_gib": 14.19}]},
+     f"{MEM}/per_rank", "the log shows 2 ranks; the server's parallel sizes give 1 NPUs"),
+    (checks_parallel.check_ranks_and_nodes, "measured_valid",
+     {"/server/args/nnodes": 2,
+      "/system/nodes": [{"node_rank": 0, "source": "a.json", "accelerator": {"count": 8}},
+                        {"node_rank": 2, "source": "b.json", "accelerator": {"count": 8}}]},
+     "/system/nodes/1/node_rank", "node rank 2 of a server that spans 2 nodes"),
     (checks_bounds.check_output_throughput_below_compute_ceiling, "simulated_valid",
      {f"{SIM_T}/metrics/output_throughput_tok_s": 2048000.0},
      f"{SIM_T}/metrics/output_throughput_tok_s", "above the physical ceiling 656546 tok/s"),
@@ -181,10 +210,36 @@ CASES = [
      {f"{SIM_L}/metrics/tpot_ms/min": 0,
       f"{SIM_L}/metrics/delivery": {**NO_SINGLE_READS, "single_read_requests": 11}},
      f"{SIM_L}/metrics/delivery/single_read_requests", "more than the 10 TPOT applies to"),
+    (checks_cache.check_prefix_cache_figures, "simulated_valid",
+     {f"{SIM_T}/metrics/cached_prompt_tokens": 200000},
+     f"{SIM_T}/metrics/cached_prompt_tokens", "exceeds total_input_tokens 102400"),
+    (checks_cache.check_prefix_cache_figures, "simulated_valid",
+     {f"{SIM_T}/metrics/cached_prompt_tokens": 51200,
+      f"{SIM_T}/metrics/prefix_cache_hit_rate": 0.9},
+     f"{SIM_T}/metrics/prefix_cache_hit_rate",
+     "!= cached_prompt_tokens / total_input_tokens = 0.5"),
+    (checks_cache.check_prefix_cache_figures, "simulated_valid",
+     {f"{SIM_T}/metrics/cached_prompt_tokens": 25600,
+      f"{SIM_T}/metrics/per_turn": [TURNS[0], {**TURNS[1], "requests_completed": 99}]},
+     f"{SIM_T}/metrics/per_turn", "requests_completed sum to 199"),
+    (checks_cache.check_prefix_cache_figures, "simulated_valid",
+     {f"{SIM_T}/metrics/cached_prompt_tokens": 25600,
+      f"{SIM_T}/metrics/per_turn": [TURNS[0], {**TURNS[1], "cached_prompt_tokens": 60000}]},
+     f"{SIM_T}/metrics/per_turn/1/cached_prompt_tokens", "turn 1: cached_prompt_tokens 60000"),
+    (checks_cache.check_prefix_cache_figures, "simulated_valid",
+     {f"{SIM_T}/metrics/ttft_first_of_group_ms": {**STATS, "count": 10},
+      f"{SIM_T}/metrics/ttft_rest_of_group_ms": {**STATS, "count": 180}},
+     f"{SIM_T}/metrics/ttft_first_of_group_ms/count", "+ rest 180 != TTFT count 200"),
     (checks_document.check_described_workload_matches, "simulated_valid",
      {f"{SIM_T}/workload_as_described": {"dataset": "random", "input_len": 1024,
                                          "num_prompts": 200}},
      f"{SIM_T}/workload_as_described/input_len", "described input_len 1024, but the commands"),
+    (checks_sanity.check_sanity_counts, "measured_valid",
+     {"/sanity": {"questions": 20, "correct": 17, "accuracy": 0.9, "min_accuracy": 0.8}},
+     "/sanity/accuracy", "accuracy 0.9 but correct / questions = 17 / 20 = 0.85"),
+    (checks_sanity.check_sanity_accuracy, "simulated_valid",
+     {"/sanity": {"questions": 20, "correct": 1, "accuracy": 0.05, "min_accuracy": 0.8}},
+     "/sanity/accuracy", "the server's answers were wrong: 1 of 20 sanity questions"),
 ]  # fmt: skip
 
 
@@ -252,6 +307,18 @@ def test_every_consistency_check_has_a_case():
     covered = {case[0] for case in CASES}
     missing = [c.__name__ for c in CONSISTENCY_CHECKS if c not in covered]
     assert not missing
+
+
+def test_consistent_prefix_cache_figures_are_no_finding():
+    doc = changed("simulated_valid", {
+        f"{SIM_T}/metrics/cached_prompt_tokens": 25600,
+        f"{SIM_T}/metrics/prefix_cache_hit_rate": 0.25,
+        f"{SIM_T}/metrics/per_turn": TURNS,
+        f"{SIM_T}/metrics/ttft_first_of_group_ms": {**STATS, "count": 20},
+        f"{SIM_T}/metrics/ttft_rest_of_group_ms": {**STATS, "count": 180},
+    })  # fmt: skip
+    assert checks_cache.check_prefix_cache_figures(doc) == []
+    assert [f for f in validate_document(doc) if f.level == "error"] == []
 
 
 @pytest.mark.parametrize("name", ["simulated_valid", "measured_valid"])

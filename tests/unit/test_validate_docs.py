@@ -27,11 +27,17 @@ ROWS = {
     "check_kv_cache_matches_tokens": "KV cache size",
     "check_weights_match_parameters": "weights size",
     "check_npu_smi_agrees": "npu-smi",
+    "check_npu_count_matches_server": "NPU count",
+    "check_rank_weights": "rank weights",
+    "check_ranks_and_nodes": "ranks and nodes",
     "check_reconciliation_arithmetic": "reconciliation",
     "check_output_throughput_below_compute_ceiling": "Output throughput ceiling",
     "check_latencies_above_floor": "TPOT floor",
     "check_described_workload_matches": "described workload",
     "check_zero_tpot_has_delivery_evidence": "delivery",
+    "check_prefix_cache_figures": "prefix cache",
+    "check_sanity_counts": "sanity counts",
+    "check_sanity_accuracy": "sanity accuracy",
 }
 
 
