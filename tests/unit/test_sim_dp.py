@@ -133,3 +133,23 @@ def test_the_log_parser_keeps_dp_and_tp_ranks_apart():
     ]  # fmt: skip
     assert log.ranks[2].kv_cache_gib == 2.0  # `DP1` alone is DP1's TP rank 0
     assert log.notes == ()
+
+
+def test_flush_empties_every_replicas_cache_and_only_when_all_are_idle(tiny_profile):
+    dp = make_scheduler(_with_dp(tiny_profile, 2))
+    for replica in dp.replicas:
+        replica.cache.insert(range(2 * replica.cache.page_size))
+    assert all(r.cache.tokens > 0 for r in dp.replicas)
+    busy = _req(100, 50)
+    dp.replicas[1].waiting.append(busy)  # one replica has work: the server refuses
+    assert dp.flush_cache() is False
+    assert all(r.cache.tokens > 0 for r in dp.replicas)
+    dp.replicas[1].waiting.remove(busy)
+    assert dp.flush_cache() is True
+    assert [r.cache.tokens for r in dp.replicas] == [0, 0]
+
+
+def test_the_cache_hit_gauge_averages_the_replicas(tiny_profile):
+    dp = make_scheduler(_with_dp(tiny_profile, 2))
+    dp.replicas[0].last_cache_hit_rate, dp.replicas[1].last_cache_hit_rate = 0.5, 0.0
+    assert dp.last_cache_hit_rate == 0.25
