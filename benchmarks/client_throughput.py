@@ -93,6 +93,20 @@ def _child_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def run_client(cmd: list[str], core: set[int] | None, what: str) -> float:
+    """Run a `python -m bench ...` client command pinned to `core`; its CPU seconds.
+    A failure ends the benchmark with the command's last words."""
+    before = _child_cpu_s()
+    proc = subprocess.run(
+        cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+        preexec_fn=_pinned(core),
+    )  # fmt: skip
+    cpu = _child_cpu_s() - before
+    if proc.returncode != 0:
+        raise SystemExit(f"{what} failed: {proc.stderr.strip()[-400:]}")
+    return cpu
+
+
 def _proc_cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -145,14 +159,7 @@ def run_kit(base_url: str, c: int, n: int, args, workdir: Path, core, rep: int =
            "--output-len", str(args.output_len), "--range-ratio", str(args.range_ratio),
            "--warmup", "1", "--seed", "1", "--workers", str(KIT_WORKERS[tool]),
            "--timeout", "120", "--out", str(out)]  # fmt: skip
-    before = _child_cpu_s()
-    proc = subprocess.run(
-        cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
-        preexec_fn=_pinned(core),
-    )  # fmt: skip
-    cpu = _child_cpu_s() - before
-    if proc.returncode != 0:
-        raise SystemExit(f"bench throughput failed at c={c}: {proc.stderr.strip()[-400:]}")
+    cpu = run_client(cmd, core, f"bench throughput at c={c}")
     run = json.loads(out.read_text())
     return run, out.parent / Path(run["records"]["path"]).name, cpu
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -34,11 +33,9 @@ sys.path.insert(0, str(REPO))
 
 from client_throughput import (  # noqa: E402
     READY_TIMEOUT_S,
-    RUN_TIMEOUT_S,
-    _child_cpu_s,
     _cores,
-    _pinned,
     kit_errors_ms,
+    run_client,
     truth_lines,
 )
 
@@ -71,14 +68,7 @@ def run_once(base_url, profile, npu_smi, telemetry, interval, workdir, core, rep
         cmd += ["--npu-smi", str(npu_smi), "--telemetry-interval", str(interval)]
     else:
         cmd.append("--no-telemetry")
-    before = _child_cpu_s()
-    proc = subprocess.run(
-        cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
-        preexec_fn=_pinned(core),
-    )  # fmt: skip
-    cpu = _child_cpu_s() - before
-    if proc.returncode != 0:
-        raise SystemExit(f"bench run failed: {proc.stderr.strip()[-400:]}")
+    cpu = run_client(cmd, core, "bench run")
     (run,) = json.loads(out.read_text())["measurements"]["throughput"]
     return run, out.parent / run["records"]["path"], cpu
 

@@ -43,7 +43,7 @@ import os
 from pathlib import Path
 
 
-def _default_submitter() -> str:
+def default_submitter() -> str:
     try:
         return os.environ.get("BENCH_SUBMITTER") or getpass.getuser() or "anonymous"
     except (KeyError, OSError):
@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         out=args.out,
         results_dir=args.results_dir,
         server_log=args.server_log,
-        submitter=args.submitter or _default_submitter(),
+        submitter=args.submitter or default_submitter(),
         title=args.title,
         model=args.model,
         model_dir=args.model_dir,

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from bench.cli.measuring import workload_from_args
-    from bench.cli.run import _default_submitter
+    from bench.cli.run import default_submitter
     from bench.errors import UsageError
     from bench.slo.spec import parse_search
     from bench.study.quick import answer_lines, run_slo, slo_study
@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
             study,
             out,
             resume_it=args.resume,
-            submitter=args.submitter or _default_submitter(),
+            submitter=args.submitter or default_submitter(),
             command=command,
             say=lambda m: print(f"  {m}", flush=True),
         )

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     import shlex
     import sys
 
-    from bench.cli.run import _default_submitter
+    from bench.cli.run import default_submitter
     from bench.errors import UsageError
     from bench.study.session import default_out, dry_run, run_study
     from bench.study.spec import load_study
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             args.file,
             out,
             resume_it=args.resume,
-            submitter=args.submitter or _default_submitter(),
+            submitter=args.submitter or default_submitter(),
             command=command,
         )
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.report.plots import Plot, _figure, _plot_line, _png
+from bench.report.plots import Plot, new_figure, plot_line, png_of
 from bench.report.rows import Row, dig, number
 
 
@@ -68,8 +68,8 @@ def ttft_vs_input(
     speed = speed or 1.0
     bounds = bound_points(points, analysis, speed)
     with mpl_style.context("default"):
-        fig, (ax,) = _figure()
-        _plot_line(ax, [(x, y) for x, y, _n in points], kind, f"{rid} median TTFT ({kind})")
+        fig, (ax,) = new_figure()
+        plot_line(ax, [(x, y) for x, y, _n in points], kind, f"{rid} median TTFT ({kind})")
         if bounds:
             ax.plot(
                 [b[0] for b in bounds],
@@ -87,7 +87,7 @@ def ttft_vs_input(
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(loc="upper left", fontsize="small")
         fig.tight_layout()
-        png = _png(fig)
+        png = png_of(fig)
     caption = (
         f"{rid} ({kind}): the median TTFT of each of its {len(points)} latency runs at its "
         "mean prompt length, from the summary statistics in the document"

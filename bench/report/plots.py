@@ -34,7 +34,7 @@ class Plot:
     png: bytes
 
 
-def _figure(nrows: int = 1, ncols: int = 1):
+def new_figure(nrows: int = 1, ncols: int = 1):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -44,13 +44,13 @@ def _figure(nrows: int = 1, ncols: int = 1):
     return fig, axes[0]
 
 
-def _png(fig) -> bytes:
+def png_of(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     return buf.getvalue()
 
 
-def _plot_line(ax, points: list[tuple[float, float]], kind: str, label: str) -> None:
+def plot_line(ax, points: list[tuple[float, float]], kind: str, label: str) -> None:
     """One line of (x, y) points, marked and dashed as its kind (`KIND_STYLE`) says."""
     marker, line, filled = KIND_STYLE.get(kind.split()[0], ("x", "-.", True))
     ax.plot(
@@ -94,10 +94,10 @@ def throughput_vs_interactivity(index: int, rows: list[Row], title: str) -> Plot
     if not series:
         return None
     with mpl_style.context("default"):
-        fig, (ax,) = _figure()
+        fig, (ax,) = new_figure()
         for rid, points in series.items():
             points.sort()
-            _plot_line(ax, points, kinds[rid], f"{rid} ({kinds[rid]})")
+            plot_line(ax, points, kinds[rid], f"{rid} ({kinds[rid]})")
         ax.set_xlabel("interactivity: tokens/s per user (1000 / median TPOT)")
         ax.set_ylabel(y_label)
         ax.set_title(f"Throughput vs interactivity (model, hardware and engine group {index})")
@@ -108,7 +108,7 @@ def throughput_vs_interactivity(index: int, rows: list[Row], title: str) -> Plot
         ax.grid(True, alpha=0.3)
         ax.legend(loc="best", fontsize="small")
         fig.tight_layout()
-        png = _png(fig)
+        png = png_of(fig)
     plotted = ", ".join(f"{rid} ({kinds[rid]})" for rid in series)
     caption = f"Plotted: {plotted}."
     if left_out:
@@ -145,14 +145,14 @@ def latency_ladder(rid: str, kind: str, rows: list[Row]) -> Plot | None:
     if not found:
         return None
     with mpl_style.context("default"):
-        fig, axes = _figure(1, 3)
+        fig, axes = new_figure(1, 3)
         for ax, (metric, title) in zip(axes, LATENCIES, strict=True):
             drawn = False
             for label, row in zip(labels, rows, strict=True):
                 pts = ladder_points(row, metric)
                 if not pts:
                     continue
-                _plot_line(ax, pts, kind, label)
+                plot_line(ax, pts, kind, label)
                 drawn = True
             ax.set_xticks(range(len(LADDER)), [short for _, short in LADDER])
             ax.set_title(title, fontsize="medium")
@@ -170,7 +170,7 @@ def latency_ladder(rid: str, kind: str, rows: list[Row]) -> Plot | None:
         )
         fig.suptitle(f"Latency distribution of {rid} ({kind})", fontsize="medium")
         fig.tight_layout(rect=(0, 0.08, 1, 1))
-        png = _png(fig)
+        png = png_of(fig)
     runs = "; ".join(f"run {i}: {row.section}" for i, row in enumerate(rows, start=1))
     alt = f"TTFT, TPOT and E2E latency percentiles of {rid} ({kind})"
     caption = f"{rid} ({kind}), from the summary statistics in the document ({runs})."

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.report import text
-from bench.report.plots import DPI, Plot, _png
+from bench.report.plots import DPI, Plot, png_of
 from bench.report.results import ResultEntry
 from bench.report.tables import markdown_table
 
@@ -143,7 +143,7 @@ def timeline_plot(entry: ResultEntry, index: int, run: dict[str, Any]) -> Plot |
         alt=f"Telemetry timeline of {entry.rid} run {index} ({kind})",
         caption=f"NPU power, HBM in use, AI Core utilisation and the server's running and queued "
         f"requests of {entry.rid} run {index}, against time; every figure is {kind}.",
-        png=_png(fig),
+        png=png_of(fig),
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bench.report.plots import Plot, _figure, _png
+from bench.report.plots import Plot, new_figure, png_of
 
 METRIC_LABELS = {
     "output_throughput_per_npu_tok_s": "output tokens/s per NPU",
@@ -59,7 +59,7 @@ def pareto_plot(
         return None
     by_id = {c["id"]: c for c in cells}
     with mpl_style.context("default"):
-        fig, (ax,) = _figure()
+        fig, (ax,) = new_figure()
         for config, members in series.items():
             pts = []
             for c in sorted(members, key=lambda c: _mean_err(c, x_metric)[0] or 0):
@@ -92,7 +92,7 @@ def pareto_plot(
         ax.grid(True, alpha=0.3)
         ax.legend(loc="best", fontsize="small")
         fig.tight_layout()
-        png = _png(fig)
+        png = png_of(fig)
     configs = ", ".join(f"C{c}" for c in series)
     caption = (
         f"One line per configuration ({configs}) along its load levels, 95% intervals as error "
@@ -113,7 +113,7 @@ def load_plot(
     if not series:
         return None
     with mpl_style.context("default"):
-        fig, (ax,) = _figure()
+        fig, (ax,) = new_figure()
         for config, pts in series.items():
             _draw(ax, pts, f"C{config}")
         _load_axis(ax, load_kind)
@@ -123,7 +123,7 @@ def load_plot(
         ax.grid(True, alpha=0.3)
         ax.legend(loc="best", fontsize="small")
         fig.tight_layout()
-        png = _png(fig)
+        png = png_of(fig)
     caption = "Mean over the repeats, 95% intervals as error bars" + _inf_note(cells)
     alt = f"Output throughput against {_load_word(load_kind)} for workload {index} ({kind})"
     name = f"throughput-vs-load-{index}.png"
@@ -138,7 +138,7 @@ def latency_plot(index: int, cells: list[dict[str, Any]], load_kind: str, kind: 
     if not any(_series(cells, m) for m, _ in metrics):
         return None
     with mpl_style.context("default"):
-        fig, axes = _figure(1, 2)
+        fig, axes = new_figure(1, 2)
         for ax, (metric, label) in zip(axes, metrics, strict=True):
             for config, pts in _series(cells, metric).items():
                 _draw(ax, pts, f"C{config}")
@@ -149,7 +149,7 @@ def latency_plot(index: int, cells: list[dict[str, Any]], load_kind: str, kind: 
         axes[0].legend(loc="best", fontsize="small")
         fig.suptitle(f"p99 latency against load, workload {index} ({kind})", fontsize="medium")
         fig.tight_layout()
-        png = _png(fig)
+        png = png_of(fig)
     caption = "Mean of each repeat's p99, 95% intervals as error bars" + _inf_note(cells)
     alt = f"p99 TTFT and TPOT against {_load_word(load_kind)} for workload {index} ({kind})"
     name = f"latency-vs-load-{index}.png"

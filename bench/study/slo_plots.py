@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.report.plots import Plot, _figure, _png
+from bench.report.plots import Plot, new_figure, png_of
 
 
 def goodput_plot(index: int, series: dict[int, tuple[list, Any]], spec, kind: str) -> Plot | None:
@@ -17,7 +17,7 @@ def goodput_plot(index: int, series: dict[int, tuple[list, Any]], spec, kind: st
     if not any(pts for pts, _ in series.values()):
         return None
     with mpl_style.context("default"):
-        fig, (ax_good, ax_att) = _figure(1, 2)
+        fig, (ax_good, ax_att) = new_figure(1, 2)
         for config, (pts, largest) in series.items():
             if not pts:
                 continue
@@ -55,7 +55,7 @@ def goodput_plot(index: int, series: dict[int, tuple[list, Any]], spec, kind: st
         fig.suptitle(f"Goodput and SLO attainment against load, workload {index} ({kind})",
                      fontsize="medium")  # fmt: skip
         fig.tight_layout()
-        png = _png(fig)
+        png = png_of(fig)
     caption = (
         "Goodput: mean over the runs at each load; attainment pooled over them with its 95% "
         "Wilson interval; squares mark uncertain probes; a star and a dashed line mark each "

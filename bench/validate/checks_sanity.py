@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.errors import InputError
 from bench.validate.findings import Issue, fmt, num, pointer, sub
-from bench.validate.records_check import UNREADABLE, _records_file
+from bench.validate.records_check import UNREADABLE, records_file
 
 ACCURACY_ABS = 5e-4  # a document may round accuracy to 3 decimals
 SHOWN = 3  # record disagreements named one by one; the rest are counted
@@ -156,7 +156,7 @@ def sanity_records_issues(doc: Any, base_dir: Path) -> list[Issue]:
     if sanity is None:
         return []
     records = sub(sanity, "records")
-    target = _records_file(records, base_dir)
+    target = records_file(records, base_dir)
     if target is None:
         return []
     digest = records.get("sha256")

@@ -54,7 +54,7 @@ REL = 0.001
 ABS = 0.01
 
 
-def _records_file(records: dict[str, Any], base_dir: Path) -> Path | None:
+def records_file(records: dict[str, Any], base_dir: Path) -> Path | None:
     path = records.get("path")
     if not isinstance(path, str) or not path:
         return None
@@ -116,7 +116,7 @@ def records_issues(doc: Any, base_dir: Path) -> list[Issue]:
     out = []
     for base, run in runs(doc):
         records = sub(run, "records")
-        target = _records_file(records, base_dir)
+        target = records_file(records, base_dir)
         if target is None:
             continue
         digest = records.get("sha256")

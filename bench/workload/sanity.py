@@ -38,7 +38,7 @@ from decimal import Decimal
 from typing import Any
 
 from bench.errors import UsageError
-from bench.workload.spec import LATENCY_APIS, _at_least, _f, _one_of, _positive
+from bench.workload.spec import LATENCY_APIS, at_least, described, one_of, positive
 
 # Names the question generator and the scoring rule above; a document records it, and the
 # validator regenerates and rescores only records of the version it knows.
@@ -139,22 +139,22 @@ class SanitySpec:
     """What is asked: `questions` seeded questions, each through `api` at temperature 0 with
     `max_tokens` and a per-question timeout; below `min_accuracy` right the result is invalid."""
 
-    questions: int = _f(20, "questions asked (seeded multi-digit arithmetic)")
-    seed: int = _f(1, "seed of the questions")
-    min_accuracy: float = _f(
+    questions: int = described(20, "questions asked (seeded multi-digit arithmetic)")
+    seed: int = described(1, "seed of the questions")
+    min_accuracy: float = described(
         0.8, "fraction of right answers below which the result is invalid (0 to 1)"
     )
-    api: str = _f("chat", "endpoint family: chat or completions")
-    max_tokens: int = _f(32, "max_tokens per question (a number needs a few)")
-    timeout_s: float = _f(60.0, "per-question timeout, seconds", flag="--timeout")
+    api: str = described("chat", "endpoint family: chat or completions")
+    max_tokens: int = described(32, "max_tokens per question (a number needs a few)")
+    timeout_s: float = described(60.0, "per-question timeout, seconds", flag="--timeout")
 
     def __post_init__(self) -> None:
-        _one_of(self.api, LATENCY_APIS, "api")
-        _at_least(self, ("questions", "max_tokens"), 1)
-        _at_least(self, ("seed",), 0)
+        one_of(self.api, LATENCY_APIS, "api")
+        at_least(self, ("questions", "max_tokens"), 1)
+        at_least(self, ("seed",), 0)
         if not 0.0 <= self.min_accuracy <= 1.0:
             raise UsageError(f"min_accuracy must be within [0, 1], got {self.min_accuracy}")
-        _positive(self, ("timeout_s",))
+        positive(self, ("timeout_s",))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

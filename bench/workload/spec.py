@@ -49,7 +49,7 @@ GSP_DEFAULTS = {
 MT_DEFAULTS = {"mt_num_conversations": 16, "mt_num_turns": 4, "mt_user_len": 256}
 
 
-def _f(default: Any, help: str, flag: str | None = None) -> Any:
+def described(default: Any, help: str, flag: str | None = None) -> Any:
     """A field with its help text (and flag, when it is not `--key-with-dashes`)."""
     meta = {"help": help} if flag is None else {"help": help, "flag": flag}
     return field(default=default, metadata=meta)
@@ -59,57 +59,61 @@ def _f(default: Any, help: str, flag: str | None = None) -> Any:
 class ThroughputWorkload:
     """Many requests under a concurrency cap and a send schedule; warm-up excluded."""
 
-    api: str = _f("chat", "endpoint family: chat, completions, or generate (sglang driver only)")
-    dataset: str = _f(
+    api: str = described(
+        "chat", "endpoint family: chat, completions, or generate (sglang driver only)"
+    )
+    dataset: str = described(
         "random",
         "random (exact lengths), sharegpt (a local file), generated-shared-prefix or multi-turn",
     )
-    dataset_path: str | None = _f(
+    dataset_path: str | None = described(
         None, "local ShareGPT-format JSON (never downloaded); multi-turn: its conversations"
     )
-    input_len: int = _f(512, "prompt tokens (random)")
-    output_len: int | None = _f(
+    input_len: int = described(512, "prompt tokens (random)")
+    output_len: int | None = described(
         None, "max_tokens per request (random: 256; sharegpt: each reply's own length)"
     )
-    range_ratio: float = _f(
+    range_ratio: float = described(
         1.0, "lengths uniform in [ratio x len, len], as SGLang defines it (1.0 = fixed)"
     )
-    num_prompts: int | None = _f(
+    num_prompts: int | None = described(
         None,
         "measured requests (default 200; generated-shared-prefix: groups x prompts per "
         "group; multi-turn: conversations x turns)",
     )
-    max_concurrency: int | None = _f(None, "cap on requests in flight (none: no cap)")
-    request_rate: float = _f(math.inf, "requests/s on a Gamma schedule (inf: all at once)")
-    burstiness: float = _f(1.0, "Gamma shape of the inter-arrival times (1 = Poisson)")
-    seed: int = _f(1, "seed of every random choice (prompts, lengths, schedule)")
-    warmup: int = _f(1, "warm-up requests before the measured window (not measured)")
-    timeout_s: float = _f(600.0, "per-request timeout, seconds", flag="--timeout")
-    ignore_eos: bool = _f(True, "ask for exactly max_tokens (an SGLang/vLLM extension)")
-    gsp_num_groups: int | None = _f(
+    max_concurrency: int | None = described(None, "cap on requests in flight (none: no cap)")
+    request_rate: float = described(math.inf, "requests/s on a Gamma schedule (inf: all at once)")
+    burstiness: float = described(1.0, "Gamma shape of the inter-arrival times (1 = Poisson)")
+    seed: int = described(1, "seed of every random choice (prompts, lengths, schedule)")
+    warmup: int = described(1, "warm-up requests before the measured window (not measured)")
+    timeout_s: float = described(600.0, "per-request timeout, seconds", flag="--timeout")
+    ignore_eos: bool = described(True, "ask for exactly max_tokens (an SGLang/vLLM extension)")
+    gsp_num_groups: int | None = described(
         None, "generated-shared-prefix: groups, one system prompt each (default 64)"
     )
-    gsp_prompts_per_group: int | None = _f(
+    gsp_prompts_per_group: int | None = described(
         None, "generated-shared-prefix: questions per group (default 16)"
     )
-    gsp_system_prompt_len: int | None = _f(
+    gsp_system_prompt_len: int | None = described(
         None, "generated-shared-prefix: system prompt tokens (default 2048)"
     )
-    gsp_question_len: int | None = _f(
+    gsp_question_len: int | None = described(
         None, "generated-shared-prefix: question tokens (default 128)"
     )
-    gsp_output_len: int | None = _f(
+    gsp_output_len: int | None = described(
         None, "generated-shared-prefix: max_tokens per request, = output_len (default 256)"
     )
-    mt_num_conversations: int | None = _f(None, "multi-turn: conversations (default 16)")
-    mt_num_turns: int | None = _f(None, "multi-turn: turns replayed per conversation (default 4)")
-    mt_user_len: int | None = _f(
+    mt_num_conversations: int | None = described(None, "multi-turn: conversations (default 16)")
+    mt_num_turns: int | None = described(
+        None, "multi-turn: turns replayed per conversation (default 4)"
+    )
+    mt_user_len: int | None = described(
         None, "multi-turn without a dataset file: tokens of each user turn (default 256)"
     )
 
     def __post_init__(self) -> None:
-        _one_of(self.api, APIS, "api")
-        _one_of(self.dataset, DATASETS, "dataset")
+        one_of(self.api, APIS, "api")
+        one_of(self.dataset, DATASETS, "dataset")
         _only_with(self, GSP_DEFAULTS, GSP)
         _only_with(self, MT_DEFAULTS, MULTI_TURN)
         requests = DEFAULT_NUM_PROMPTS
@@ -129,17 +133,17 @@ class ThroughputWorkload:
                 f"num_prompts of a {self.dataset} run is {sizes} = {requests}, got "
                 f"{self.num_prompts} (leave num_prompts out)"
             )
-        _at_least(self, ("input_len", "num_prompts"), 1)
+        at_least(self, ("input_len", "num_prompts"), 1)
         if self.output_len is not None:
-            _at_least(self, ("output_len",), 1)
-        _at_least(self, ("warmup", "seed"), 0)
+            at_least(self, ("output_len",), 1)
+        at_least(self, ("warmup", "seed"), 0)
         if self.max_concurrency is not None:
-            _at_least(self, ("max_concurrency",), 1)
+            at_least(self, ("max_concurrency",), 1)
         if not 0.0 <= self.range_ratio <= 1.0:
             raise UsageError(f"range_ratio must be within [0, 1], got {self.range_ratio}")
         if math.isnan(self.request_rate) or not self.request_rate > 0:
             raise UsageError(f'request_rate must be > 0 or "inf", got {self.request_rate}')
-        _positive(self, ("burstiness", "timeout_s"))
+        positive(self, ("burstiness", "timeout_s"))
 
     def _resolve_shared_prefix(self) -> int:
         """Fill in SGLang's defaults; gsp_output_len and output_len are one setting."""
@@ -157,7 +161,7 @@ class ThroughputWorkload:
                 object.__setattr__(self, key, default)
         object.__setattr__(self, "gsp_output_len", out)
         object.__setattr__(self, "output_len", out)
-        _at_least(self, tuple(GSP_DEFAULTS), 1)
+        at_least(self, tuple(GSP_DEFAULTS), 1)
         return self.gsp_num_groups * self.gsp_prompts_per_group
 
     def _resolve_multi_turn(self) -> int:
@@ -177,8 +181,8 @@ class ThroughputWorkload:
                 object.__setattr__(self, "mt_user_len", MT_DEFAULTS["mt_user_len"])
             if self.output_len is None:
                 object.__setattr__(self, "output_len", RANDOM_OUTPUT_LEN)
-            _at_least(self, ("mt_user_len",), 1)
-        _at_least(self, ("mt_num_conversations", "mt_num_turns"), 1)
+            at_least(self, ("mt_user_len",), 1)
+        at_least(self, ("mt_num_conversations", "mt_num_turns"), 1)
         return self.mt_num_conversations * self.mt_num_turns
 
     def with_dataset_path(self, path: str | None) -> ThroughputWorkload:
@@ -227,20 +231,20 @@ class LatencyWorkload:
     """One request at a time: `runs` measured after `warmup` unmeasured ones, each with a
     new prompt, so no run is answered from the prefix cache."""
 
-    api: str = _f("chat", "endpoint family: chat or completions")
-    input_len: int = _f(4096, "prompt tokens")
-    output_len: int = _f(512, "max_tokens per run")
-    runs: int = _f(10, "measured runs")
-    warmup: int = _f(2, "unmeasured runs first")
-    seed: int = _f(1, "seed of the prompts")
-    timeout_s: float = _f(600.0, "per-request timeout, seconds", flag="--timeout")
-    ignore_eos: bool = _f(True, "ask for exactly max_tokens (an SGLang/vLLM extension)")
+    api: str = described("chat", "endpoint family: chat or completions")
+    input_len: int = described(4096, "prompt tokens")
+    output_len: int = described(512, "max_tokens per run")
+    runs: int = described(10, "measured runs")
+    warmup: int = described(2, "unmeasured runs first")
+    seed: int = described(1, "seed of the prompts")
+    timeout_s: float = described(600.0, "per-request timeout, seconds", flag="--timeout")
+    ignore_eos: bool = described(True, "ask for exactly max_tokens (an SGLang/vLLM extension)")
 
     def __post_init__(self) -> None:
-        _one_of(self.api, LATENCY_APIS, "api")
-        _at_least(self, ("input_len", "output_len", "runs"), 1)
-        _at_least(self, ("warmup", "seed"), 0)
-        _positive(self, ("timeout_s",))
+        one_of(self.api, LATENCY_APIS, "api")
+        at_least(self, ("input_len", "output_len", "runs"), 1)
+        at_least(self, ("warmup", "seed"), 0)
+        positive(self, ("timeout_s",))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -274,18 +278,18 @@ def _only_with(obj: Any, keys: dict[str, Any], dataset: str) -> None:
             raise UsageError(f"{key} applies only to dataset {dataset}, not {obj.dataset}")
 
 
-def _one_of(value: str, allowed: tuple[str, ...], key: str) -> None:
+def one_of(value: str, allowed: tuple[str, ...], key: str) -> None:
     if value not in allowed:
         raise UsageError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
 
 
-def _at_least(obj: Any, keys: tuple[str, ...], minimum: int) -> None:
+def at_least(obj: Any, keys: tuple[str, ...], minimum: int) -> None:
     for key in keys:
         if getattr(obj, key) < minimum:
             raise UsageError(f"{key} must be >= {minimum}, got {getattr(obj, key)}")
 
 
-def _positive(obj: Any, keys: tuple[str, ...]) -> None:
+def positive(obj: Any, keys: tuple[str, ...]) -> None:
     for key in keys:
         value = getattr(obj, key)
         if math.isnan(value) or not value > 0:
