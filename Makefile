@@ -112,7 +112,7 @@ SERVER_UP = $(1) up --detach --no-deps --wait --wait-timeout $(SERVE_TIMEOUT) se
 	       echo "make $(2): $(3) not healthy within $(SERVE_TIMEOUT)s$(4); last $(LOG_TAIL) lines above, full log $(SERVER_LOG)" >&2; \
 	       exit 1; }
 # NPUs this host must map: TP x DP over the nodes (`serve-node` sets PF_NODES=NNODES); with
-# --enable-dp-attention the DP groups live inside the TP NPUs (SGLang's rule, bench/parallel.py).
+# --enable-dp-attention the DP groups live inside the TP NPUs (SGLang's rule, bench/system/parallel.py).
 PF_NODES ?= 1
 
 # Preflight: one shell snippet printing what this host lacks for the NPU pipeline (empty:

@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.errors import OutputExistsError, UsageError
 from bench.metrics import per_npu_tok_s
-from bench.parallel import describe, npus_of_args
+from bench.system.parallel import describe, npus_of_args
 from bench.utc import utc_now
 
 SCHEMA_VERSION = "1.0"
@@ -120,7 +120,7 @@ def used_accelerators(
 
 
 def accelerator_count(self_report: dict[str, Any] | None) -> int | None:
-    """NPUs the server uses, from its self-report (`bench.parallel.npus_of_args`: tp_size x
+    """NPUs the server uses, from its self-report (`bench.system.parallel.npus_of_args`: tp_size x
     pp_size x dp_size, dp inside tp with DP attention); None when it gives no tp_size."""
     return npus_of_args(self_report)
 

@@ -163,9 +163,9 @@ def needs_tokenizer(profile: Profile) -> bool:
 
 def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
     """Run every run of the profile and write the document; return where it went."""
-    from bench.envinfo import capture_environment
     from bench.jsonio import write_json_atomic
-    from bench.nodes import nodes_section
+    from bench.system.capture import capture_environment
+    from bench.system.nodes import nodes_section
 
     preflight(profile, opts)
     target = resolve_target(

@@ -51,7 +51,7 @@ def render(env: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from bench.envinfo import capture_environment
+    from bench.system.capture import capture_environment
 
     env = capture_environment(base_url=args.base_url, container=args.container)
     print(json.dumps(env, ensure_ascii=False) if args.json else render(env))

@@ -149,8 +149,8 @@ def _command(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from bench.nodes import parse_node_env
     from bench.runner import RunOptions, run_profile
+    from bench.system.nodes import parse_node_env
     from bench.telemetry.session import TelemetryOptions
     from bench.workload.profile import load_profile
 

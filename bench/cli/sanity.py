@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from bench.client.sanity import passed, run_sanity, summary_lines
     from bench.client.target import resolve_target
     from bench.jsonio import write_json_atomic
-    from bench.sanity_records import read_sanity_records
+    from bench.records.sanity import read_sanity_records
     from bench.workload.sanity import SanitySpec
 
     spec = workload_from_args(args, SanitySpec)

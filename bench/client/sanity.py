@@ -19,7 +19,7 @@ from typing import Any
 from bench.client.api import API_KEY_ENV, request_id
 from bench.client.target import Target
 from bench.records import RecordWriter
-from bench.sanity_records import REPLY_CHARS, SANITY_RECORDS_FORMAT, SanityRecord, counts
+from bench.records.sanity import REPLY_CHARS, SANITY_RECORDS_FORMAT, SanityRecord, counts
 from bench.utc import utc_now
 from bench.workload.sanity import GENERATOR, Question, SanitySpec, generate_questions, score_reply
 

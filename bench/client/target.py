@@ -62,7 +62,7 @@ def resolve_target(
     given one, else the first /v1/models lists, which also proves the server answers) and
     pick the tokenizer. No tokenizer when one is needed is a UsageError."""
     from bench.client.runinfo import discover_model
-    from bench.envinfo import server_self_report
+    from bench.system.capture import server_self_report
 
     base_url = base_url.rstrip("/")
     report, why = server_self_report(base_url)

@@ -55,7 +55,7 @@ def request_values(run: dict[str, Any], document: Path) -> dict[str, list[float]
     changed since the run is an InputError."""
     from bench.metrics import e2e_ns, tpot_ms, ttft_ns
     from bench.records import RECORDS_FORMAT
-    from bench.runrecords import records_path, verified_records
+    from bench.records.checked import records_path, verified_records
     from bench.units import NS_PER_MS
 
     path = records_path(run, document)

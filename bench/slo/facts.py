@@ -20,7 +20,7 @@ from bench.slo.verdict import RunFacts
 def facts_of_run(run: dict[str, Any], document: Path, slo: Slo) -> RunFacts:
     """RunFacts of one throughput run of the result document at `document`."""
     from bench.metrics import meets_slo
-    from bench.runrecords import verified_records
+    from bench.records.checked import verified_records
 
     metrics = run.get("metrics") or {}
     records = verified_records(run, document)

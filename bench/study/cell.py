@@ -79,7 +79,7 @@ class DocumentRunner:
     # -- once per configuration -------------------------------------------------------------
     def prepare(self, server: RunningServer, configuration: Configuration) -> None:
         from bench.client.target import resolve_target
-        from bench.envinfo import capture_environment
+        from bench.system.capture import capture_environment
 
         began = time.monotonic()
         s = self.study.server

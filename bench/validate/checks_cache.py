@@ -1,4 +1,4 @@
-"""Prefix-cache figures against the run's own token counts (bench.cache_metrics).
+"""Prefix-cache figures against the run's own token counts (bench.metrics.cache).
 
 `check_prefix_cache_figures`: cached prompt tokens are part of the prompt tokens, so
 `cached_prompt_tokens` <= `total_input_tokens` and `prefix_cache_hit_rate` =

@@ -1,7 +1,7 @@
 """Tensor/data parallelism and nodes: the NPU count, every rank's memory, every node.
 
 - The NPUs a document counts (`system.accelerator.count`, which per-NPU rates divide by)
-  are what the server's own self-report implies (`bench.parallel`), when it gives tp_size.
+  are what the server's own self-report implies (`bench.system.parallel`), when it gives tp_size.
 - Each rank of the log holds its share of the weights (parameters x dtype bytes / TP), as
   the summary does: a rank that holds a whole copy under TP 8 is a misread log.
 - The log cannot show more ranks than tp x pp x dp; the nodes captured (`system.nodes`)
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.parallel import npus_of_args
+from bench.system.parallel import npus_of_args
 from bench.validate import tolerances as tol
 from bench.validate.checks_memory import MEM, expected_weights_gib
 from bench.validate.findings import Issue, fmt, items, num, pct, pointer, sub

@@ -114,7 +114,7 @@ def _rescored(record: Any) -> bool | None:
 
 def _record_issues(sanity: dict[str, Any], records: list[Any]) -> list[str]:
     """What the records say against the object, the generator and the scoring (pure)."""
-    from bench.sanity_records import counts
+    from bench.records.sanity import counts
     from bench.workload.sanity import GENERATOR, generate_questions
 
     out = []
@@ -150,7 +150,7 @@ def _record_issues(sanity: dict[str, Any], records: list[Any]) -> list[str]:
 def sanity_records_issues(doc: Any, base_dir: Path) -> list[Issue]:
     """The sanity records beside the document: same bytes, same counts, same verdicts."""
     from bench.jsonio import sha256_file
-    from bench.sanity_records import SANITY_RECORDS_FORMAT, read_sanity_records
+    from bench.records.sanity import SANITY_RECORDS_FORMAT, read_sanity_records
 
     sanity = _sanity(doc)
     if sanity is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bench.parallel import npus_of_args
+from bench.system.parallel import npus_of_args
 from bench.validate import tolerances as tol
 from bench.validate.findings import Issue, close, fmt, num, pct, pointer, runs, sub
 
@@ -249,7 +249,7 @@ def check_derived_metrics(doc: Any) -> list[Issue]:
 
 def accelerator_count(doc: Any) -> int:
     """Accelerators the server used: system.accelerator.count, else what server.args imply
-    (`bench.parallel`: tp x pp x dp, dp inside tp with DP attention), else 1."""
+    (`bench.system.parallel`: tp x pp x dp, dp inside tp with DP attention), else 1."""
     count = num(sub(sub(doc, "system"), "accelerator"), "count")
     if count and count >= 1:
         return int(count)

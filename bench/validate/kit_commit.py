@@ -24,7 +24,7 @@ _HEX = re.compile(r"^[0-9a-f]{7,40}$")
 def kit_commit_issues(doc: Any, repo: Path | None = None) -> list[tuple[Level, Issue]]:
     """(level, issue) for the kit commit of a measured document; [] when it checks out.
     `repo` is the kit's checkout (default: the one this kit is imported from)."""
-    from bench.gitinfo import KIT_ROOT, has_commit, kit_checkout
+    from bench.system.git import KIT_ROOT, has_commit, kit_checkout
 
     repo = KIT_ROOT if repo is None else repo
 

@@ -7,10 +7,10 @@ import json
 import pytest
 
 from bench.cli import main
-from bench.envinfo import capture_environment
 from bench.memory import collect_memory
 from bench.sim.config import SimConfig
 from bench.sim.server import SimServer
+from bench.system.capture import capture_environment
 
 
 @pytest.fixture(scope="module")

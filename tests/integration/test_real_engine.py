@@ -34,7 +34,7 @@ import pytest
 from bench.cli import main
 from bench.jsonio import load_document
 from bench.records import read_records
-from bench.sanity_records import read_sanity_records
+from bench.records.sanity import read_sanity_records
 from bench.sim import tokenizer_dir
 from bench.validate import validate_file
 from bench.workload.dataset import load_tokenizer, random_prompts

@@ -11,8 +11,8 @@ import pytest
 
 from bench.cli import main
 from bench.jsonio import load_document, sha256_file
+from bench.records.sanity import read_sanity_records
 from bench.report.results import load_entries
-from bench.sanity_records import read_sanity_records
 from bench.sim.config import SimConfig
 from bench.sim.faults import FaultConfig
 from bench.sim.server import SimServer

@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bench import envinfo
 from bench.client.api import get_server_info
 from bench.errors import InputError
+from bench.system import capture as envinfo
 
 
 @contextmanager

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bench.cache_metrics import group_firsts, prefix_cache_metrics
 from bench.metrics import input_tokens, run_metrics
+from bench.metrics.cache import group_firsts, prefix_cache_metrics
 from bench.records import Record
 
 MS = 1_000_000

@@ -9,7 +9,7 @@ import sys
 import jsonschema
 import pytest
 
-from bench.envinfo import (
+from bench.system.capture import (
     REDACTED,
     allowed_env,
     cann_version,
@@ -68,7 +68,7 @@ def test_provenance_has_the_kits_commit():
 
 def test_a_kit_inside_another_repository_records_no_commit(tmp_path, monkeypatch):
     """An installed kit (site-packages) inside someone's repository is not that commit."""
-    import bench.envinfo as envinfo
+    import bench.system.capture as envinfo
 
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
     subprocess.run([*git, "init", "-q"], check=True, timeout=30)

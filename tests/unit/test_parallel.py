@@ -8,9 +8,9 @@ import json
 import pytest
 
 from bench.errors import InputError, UsageError
-from bench.nodes import nodes_section, parse_node_env
-from bench.parallel import describe, npus_of_args, npus_used
 from bench.result import accelerator_count, server_section, used_accelerators
+from bench.system.nodes import nodes_section, parse_node_env
+from bench.system.parallel import describe, npus_of_args, npus_used
 from bench.validate.checks_parallel import check_ranks_and_nodes
 
 

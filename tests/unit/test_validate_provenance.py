@@ -16,8 +16,8 @@ import report_docs as docs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.envinfo import capture_environment
-from bench.gitinfo import kit_checkout
+from bench.system.capture import capture_environment
+from bench.system.git import kit_checkout
 from bench.validate import validate_document
 from bench.validate.checks_provenance import (
     check_capture_complete,

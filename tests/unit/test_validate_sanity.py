@@ -15,7 +15,7 @@ import pytest
 from bench.client.sanity import Reply, scored
 from bench.jsonio import sha256_file
 from bench.records import RecordWriter
-from bench.sanity_records import SANITY_RECORDS_FORMAT, counts
+from bench.records.sanity import SANITY_RECORDS_FORMAT, counts
 from bench.validate import is_valid, validate_document, validate_file
 from bench.validate.checks_sanity import check_sanity_accuracy, check_sanity_counts
 from bench.workload.sanity import GENERATOR, generate_questions

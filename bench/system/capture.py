@@ -19,8 +19,8 @@ from pathlib import Path
 from bench import __version__
 from bench.client.api import get_server_info
 from bench.errors import InputError
-from bench.gitinfo import KIT_ROOT, head_and_dirty
 from bench.memory.npu_smi import parse_npu_smi_board, parse_npu_smi_info, run_npu_smi
+from bench.system.git import KIT_ROOT, head_and_dirty
 
 PROBE_TIMEOUT_S = 5.0
 ENV_PREFIXES = (
@@ -228,7 +228,7 @@ def _image(container: str | None) -> tuple[dict, dict]:
 
 
 def _git() -> tuple[str | None, bool | None]:
-    """The kit's commit and dirty flag, from its own checkout only (`bench.gitinfo`): an
+    """The kit's commit and dirty flag, from its own checkout only (`bench.system.git`): an
     installed kit's directory (site-packages) can lie inside some other repository, whose
     commit says nothing about the kit."""
     return head_and_dirty(REPO)

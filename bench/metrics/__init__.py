@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.cache_metrics import prefix_cache_metrics
+from bench.metrics.cache import prefix_cache_metrics
 from bench.records import Record
 from bench.units import NS_PER_MS, NS_PER_S
 

@@ -1,6 +1,6 @@
 """The kit's own git checkout: which commit it is at, and whether a commit is in it.
 
-Two callers: `bench.envinfo` records the commit a run used; the validator checks that the
+Two callers: `bench.system.capture` records the commit a run used; the validator checks that the
 commit a measured document names exists in the kit's history. Both ask the checkout the
 kit is imported from (an editable install or a run from the source tree), never the
 current directory. Every git call has a timeout; a missing git, a timeout or a failing
@@ -12,7 +12,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-KIT_ROOT = Path(__file__).resolve().parent.parent
+KIT_ROOT = Path(__file__).resolve().parents[2]  # the directory holding bench/
 GIT_TIMEOUT_S = 5.0
 
 
