@@ -23,7 +23,8 @@ Examples:
   python -m bench slo ... --out runs/slo/mine --resume     # after Ctrl-C, the same flags
 
 Exit codes: 0 the search finished, 1 a probe failed to run (named; what was measured is
-kept) or bad input, 2 usage error, 130 Ctrl-C (every finished run stays in --out).
+kept), 2 usage error (a bad flag or value, named), 130 Ctrl-C (every finished run stays in
+--out).
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
     from bench.cli.measuring import workload_from_args
     from bench.cli.run import default_submitter
-    from bench.errors import UsageError
+    from bench.errors import InputError, UsageError
     from bench.slo.spec import parse_search
     from bench.study.quick import answer_lines, run_slo, slo_study
     from bench.study.spec import LoadSection, ServerSection
@@ -107,7 +108,10 @@ def run(args: argparse.Namespace) -> int:
     from bench.workload.profile import ThroughputRun
     from bench.workload.spec import ThroughputWorkload
 
-    search = parse_search(_search_table(args), "search")
+    try:
+        search = parse_search(_search_table(args), "search")
+    except InputError as exc:  # the flags gave it: a usage error naming the flags, exit 2
+        raise UsageError(_flags_named(str(exc).removeprefix("search "))) from None
     workload = workload_from_args(args, ThroughputWorkload)
     if search.axis == "max_concurrency" and workload.max_concurrency is not None:
         raise UsageError("--max-concurrency is what the search varies; leave it out")
@@ -182,3 +186,12 @@ def _speed(out: Path, entry: dict) -> float | None:
         except (InputError, KeyError, TypeError, ValueError):
             return None
     return None
+
+
+def _flags_named(message: str) -> str:
+    """A `[search]` finding worded with the flags that set it: `min (64) is greater than max
+    (8)` -> `--min (64) is greater than --max (8)`."""
+    import re
+
+    keys = r"(?<![-\w])(slo|min|max|precision|attainment|axis|repeats_at_boundary)\b(?=[ :(])"
+    return re.sub(keys, lambda m: "--" + m.group(1).replace("_", "-"), message)
