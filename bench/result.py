@@ -119,6 +119,16 @@ def used_accelerators(
     return {**system, "accelerator": {**accelerator, "count": used}}, [note]
 
 
+def system_of(
+    kind: str, system: dict[str, Any], self_report: dict[str, Any] | None
+) -> tuple[dict[str, Any], list[str]]:
+    """The document's `system` for a run of `kind`: the simulated accelerator for a run
+    against the simulator, else the NPUs the server uses (`used_accelerators`); with notes."""
+    if kind == "simulated":
+        return simulated_system(system, self_report or {}), []
+    return used_accelerators(system, self_report)
+
+
 def accelerator_count(self_report: dict[str, Any] | None) -> int | None:
     """NPUs the server uses, from its self-report (`bench.system.parallel.npus_of_args`: tp_size x
     pp_size x dp_size, dp inside tp with DP attention); None when it gives no tp_size."""

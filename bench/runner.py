@@ -197,14 +197,9 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
     accuracy = _selftest(records / "selftest") if opts.selftest else None
     if kind == "simulated":
         notes.insert(0, "every number was measured against the kit's simulator: simulated")
-        environment = {
-            **environment,
-            "system": result.simulated_system(environment["system"], report or {}),
-        }
-    else:
-        system, count_notes = result.used_accelerators(environment["system"], report)
-        environment = {**environment, "system": system}
-        notes += count_notes
+    system, system_notes = result.system_of(kind, environment["system"], report)
+    environment = {**environment, "system": system}
+    notes += system_notes
     if nodes:
         environment = {**environment, "system": {**environment["system"], "nodes": nodes}}
     document = result.assemble_document(

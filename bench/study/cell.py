@@ -100,9 +100,9 @@ class DocumentRunner:
             server.base_url, self_report=(report, target.self_report_missing)
         )
         kind = result.document_kind(report)
-        if kind == "simulated":
-            system = result.simulated_system(environment["system"], report or {})
-            environment = {**environment, "system": system}
+        system, system_notes = result.system_of(kind, environment["system"], report)
+        environment = {**environment, "system": system}
+        notes += system_notes
         expected = {k: v for k, v in configuration.values if k in result.SERVER_ARG_KEYS}
         section, server_notes = result.server_section(report, expected)
         section["launch_command"] = server.launch_command

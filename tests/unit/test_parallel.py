@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bench.errors import InputError, UsageError
-from bench.result import accelerator_count, server_section, used_accelerators
+from bench.result import accelerator_count, server_section, system_of, used_accelerators
 from bench.system.nodes import nodes_section, parse_node_env
 from bench.system.parallel import describe, npus_of_args, npus_used
 from bench.validate.checks_parallel import check_ranks_and_nodes
@@ -133,3 +133,15 @@ def test_every_node_captured_must_hold_the_npus_the_server_uses():
     assert check_ranks_and_nodes(doc) == []
     doc["system"]["nodes"][1]["node_rank"] = 0
     assert [i.message for i in check_ranks_and_nodes(doc)] == ["node 0 twice"]
+
+
+def test_every_document_builder_takes_its_system_from_one_rule_by_kind():
+    # bench run and a study's cells both call system_of: a measured cell counts the NPUs its
+    # server uses, a simulated one names the simulated NPU
+    system = {"accelerator": {"name": "910B3", "count": 8}, "host": {}, "missing": {}}
+    measured, notes = system_of("measured", system, {"tp_size": 2, "dp_size": 1})
+    assert measured["accelerator"]["count"] == 2 and len(notes) == 1
+    report = {"tp_size": 1, "simulated": True, "simulator": {"device_name": "Ascend910B3"}}
+    simulated, notes = system_of("simulated", system, report)
+    assert simulated["accelerator"]["name"] == "Ascend910B3" and notes == []
+    assert simulated["product"].startswith("simulated by bench sim")
