@@ -114,20 +114,24 @@ def with_profile_notes(run: dict[str, Any], notes: str | None) -> dict[str, Any]
 
 
 def memory_of(
-    opts: RunOptions, self_report: dict[str, Any] | None, notes: list[str]
+    server_log: Path | None,
+    self_report: dict[str, Any] | None,
+    model_dir: str | Path | None,
+    notes: list[str],
+    *,
+    log_named_by_user: bool,
 ) -> dict[str, Any] | None:
-    """Memory from the server log (and self-report, model dir) when there is any input."""
-    if opts.server_log is None and self_report is None and opts.model_dir is None:
+    """Memory from the server log (and self-report, model dir) when there is any input.
+    What cannot be read is a note, except a log the user named, whose error stops the run."""
+    if server_log is None and self_report is None and model_dir is None:
         notes.append("memory: no server log, self-report or model directory to read")
         return None
     from bench.memory import collect_memory
 
     try:
-        return collect_memory(
-            server_log=opts.server_log, server_info=self_report, model_dir=opts.model_dir
-        )
+        return collect_memory(server_log=server_log, server_info=self_report, model_dir=model_dir)
     except InputError as exc:
-        if opts.server_log is not None:
+        if log_named_by_user and server_log is not None:
             raise
         notes.append(f"memory: {exc}")
         return None
@@ -193,7 +197,7 @@ def run_profile(profile: Profile, opts: RunOptions) -> RunOutcome:
         profile.server.model, opts.model or result.served_model(report) or target.model
     )
     notes += model_notes
-    memory = memory_of(opts, report, notes)
+    memory = memory_of(opts.server_log, report, opts.model_dir, notes, log_named_by_user=True)
     accuracy = _selftest(records / "selftest") if opts.selftest else None
     if kind == "simulated":
         notes.insert(0, "every number was measured against the kit's simulator: simulated")

@@ -107,8 +107,9 @@ class DocumentRunner:
         section, server_notes = result.server_section(report, expected)
         section["launch_command"] = server.launch_command
         model, model_notes = result.model_id(s.model, result.served_model(report) or target.model)
-        from bench.runner import model_arch_of
+        from bench.runner import memory_of, model_arch_of
 
+        log = server.log if server.log is not None and server.log.is_file() else None
         arch = model_arch_of(Path(s.model_dir)) if s.model_dir else None
         self.context = _Context(
             target=target,
@@ -116,7 +117,7 @@ class DocumentRunner:
             kind=kind,
             server=section,
             model=result.model_section(model, report, arch),
-            memory=_memory(server, report, s.model_dir, notes),
+            memory=memory_of(log, report, s.model_dir, notes, log_named_by_user=False),
             notes=[*notes, *server_notes, *model_notes],
             flusher=Flusher(server.base_url, s.flush),
             prepare_s=time.monotonic() - began,
@@ -219,24 +220,6 @@ class DocumentRunner:
             accuracy=None,
             notes=notes,
         )
-
-
-def _memory(
-    server: RunningServer, report: dict[str, Any] | None, model_dir: str | None, notes: list[str]
-) -> dict[str, Any] | None:
-    """`bench memory` on the configuration's server log (and self-report, model dir)."""
-    from bench.errors import InputError
-    from bench.memory import collect_memory
-
-    log = server.log if server.log is not None and server.log.is_file() else None
-    if log is None and report is None and model_dir is None:
-        notes.append("memory: no server log, self-report or model directory to read")
-        return None
-    try:
-        return collect_memory(server_log=log, server_info=report, model_dir=model_dir)
-    except InputError as exc:
-        notes.append(f"memory: {exc}")
-        return None
 
 
 def pooled_values(records_path: Path) -> dict[str, list[float]]:

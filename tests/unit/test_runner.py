@@ -49,3 +49,18 @@ def test_tokenizer_comes_from_the_flag_then_the_model_dir_then_the_server(tmp_pa
     assert pick_tokenizer(None, {"model_path": "/inside/a/container"}, None) is None
     assert pick_tokenizer(None, None, None, model=str(model)) == model  # --model DIR
     assert pick_tokenizer(None, None, Path(tmp_path / "absent")) is None
+
+
+def test_an_unreadable_log_the_user_named_stops_the_run_a_launchers_is_a_note(tmp_path):
+    from bench.runner import memory_of
+
+    log = tmp_path / "server.log"
+    log.write_text("no SGLang memory line here\n")
+    with pytest.raises(InputError):
+        memory_of(log, None, None, [], log_named_by_user=True)  # bench run --server-log
+    notes: list[str] = []
+    assert memory_of(log, None, None, notes, log_named_by_user=False) is None  # a study's
+    assert len(notes) == 1 and notes[0].startswith("memory: ")
+    notes = []
+    assert memory_of(None, None, None, notes, log_named_by_user=True) is None
+    assert notes == ["memory: no server log, self-report or model directory to read"]
