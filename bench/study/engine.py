@@ -94,7 +94,7 @@ class Engine:
     def execute(self) -> Outcome:
         n = self.study.head.repeats
         planned = [cell.run_id(r) for cell in self.cells for r in range(1, n + 1)]
-        decision = resume.decide(planned, self.ledger.repeats, self._intact)
+        decision = resume.decide(planned, self.ledger.repeats, self.intact)
         for run_id in decision.set_aside:
             del self.ledger.repeats[run_id]
         todo = set(decision.todo)
@@ -300,7 +300,8 @@ class Engine:
     def failed_cells(self) -> list[str]:
         return [c.label for c in self.cells if c.id in self.ledger.cell_errors]
 
-    def _intact(self, entry: dict[str, Any]) -> bool:
+    def intact(self, entry: dict[str, Any]) -> bool:
+        """The run's result document is where the ledger says, with the bytes it recorded."""
         path = self.out / str(entry.get("path"))
         try:
             return path.is_file() and sha256_file(path) == entry.get("sha256")

@@ -16,7 +16,6 @@ import shutil
 from typing import Any
 
 from bench.errors import BenchError
-from bench.jsonio import sha256_file
 from bench.slo.search import load_limit, next_step, outcome
 from bench.slo.verdict import probe_verdict
 from bench.study.cell import RunJob
@@ -124,8 +123,7 @@ class Searcher:
         decisions after it rested on it); the files of the runs after it are set aside."""
         for key, entries in self.ledger.probes.items():
             for i, entry in enumerate(entries):
-                path = self.engine.out / entry["path"]
-                if not (path.is_file() and sha256_file(path) == entry["sha256"]):
+                if not self.engine.intact(entry):
                     for later in entries[i:]:
                         self._set_aside(self.engine.out / later["path"])
                     self.engine.say(f"search {key}: run {i + 1} is missing or changed; from it on")

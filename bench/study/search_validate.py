@@ -79,8 +79,8 @@ def search_issues(doc: dict[str, Any]) -> list[Issue]:
 
 def search_beside_issues(doc: dict[str, Any], base: Path) -> list[tuple[str, Issue]]:
     """(level, issue) for each probe run's result document beside the study document."""
-    from bench.jsonio import sha256_file
     from bench.slo.facts import facts_of_document
+    from bench.study.validate import recorded_document_issue
 
     if "search" not in doc or doc["study"].get("search") is None:
         return []
@@ -91,13 +91,9 @@ def search_beside_issues(doc: dict[str, Any], base: Path) -> list[tuple[str, Iss
             for k, run in enumerate(probe["runs"]):
                 where = pointer("search", i, "probes", j, "runs", k, "path")
                 path = base / run["path"]
-                if not path.is_file():
-                    out.append(
-                        ("warning", Issue(where, f"result document not found: {run['path']}"))
-                    )
-                    continue
-                if sha256_file(path) != run["sha256"]:
-                    out.append(("error", Issue(where, "the result document's sha256 differs")))
+                found = recorded_document_issue(base, run, where)
+                if found is not None:
+                    out.append(found)
                     continue
                 try:
                     facts = facts_of_document(path, spec.slo).as_dict()

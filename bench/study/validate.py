@@ -133,21 +133,34 @@ def _pareto_issues(doc: dict[str, Any]) -> list[Issue]:
     return out
 
 
+def recorded_document_issue(
+    base: Path, entry: dict[str, Any], where: str
+) -> tuple[str, Issue] | None:
+    """A run the study document records (`path`, `sha256`): a warning when its result
+    document is gone, an error when its bytes changed, else None."""
+    from bench.jsonio import sha256_file
+
+    path = base / entry["path"]
+    if not path.is_file():
+        return ("warning", Issue(where, f"result document not found: {entry['path']}"))
+    if sha256_file(path) != entry["sha256"]:
+        return ("error", Issue(where, "the result document's sha256 differs"))
+    return None
+
+
 def beside_issues(doc: dict[str, Any], base: Path) -> list[tuple[str, Issue]]:
     """(level, issue) for each repeat's result document beside the study document."""
     from bench.errors import InputError
-    from bench.jsonio import load_document, sha256_file
+    from bench.jsonio import load_document
 
     out: list[tuple[str, Issue]] = []
     for i, cell in enumerate(doc["cells"]):
         for j, rep in enumerate(cell["repeats"]):
             where = pointer("cells", i, "repeats", j, "path")
             path = base / rep["path"]
-            if not path.is_file():
-                out.append(("warning", Issue(where, f"result document not found: {rep['path']}")))
-                continue
-            if sha256_file(path) != rep["sha256"]:
-                out.append(("error", Issue(where, "the result document's sha256 differs")))
+            found = recorded_document_issue(base, rep, where)
+            if found is not None:
+                out.append(found)
                 continue
             try:
                 runs = load_document(path)["measurements"]["throughput"]
