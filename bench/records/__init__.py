@@ -173,6 +173,14 @@ class RecordWriter:
         self.close()
 
 
+def named_file(path: Any, document_dir: Path) -> Path | None:
+    """A file a result document names (records, a timeline): absolute as given, or relative
+    to the document's directory; None when the name is not a non-empty string."""
+    if not isinstance(path, str) or not path:
+        return None
+    return Path(path) if Path(path).is_absolute() else document_dir / path
+
+
 def read_records(path: str | Path) -> list[Record]:
     """Read a records file; a malformed line is an InputError naming the file and line."""
     return read_json_lines(path, Record.from_json)

@@ -6,22 +6,18 @@ file changed since the run). Used by the SLO search (attainment, goodput) and
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from bench.errors import InputError
-from bench.records import Record
+from bench.records import Record, named_file
 
 
 def records_path(run: dict[str, Any], document: Path) -> Path | None:
     """Where the run's records are (a path relative to the document's directory, or
     absolute); None when the run names none."""
     records = run.get("records") if isinstance(run, dict) else None
-    path = records.get("path") if isinstance(records, dict) else None
-    if not isinstance(path, str) or not path:
-        return None
-    return Path(path) if os.path.isabs(path) else document.parent / path
+    return named_file(records.get("path"), document.parent) if isinstance(records, dict) else None
 
 
 def verified_records(run: dict[str, Any], document: Path) -> list[Record]:

@@ -204,16 +204,15 @@ def timeline_issues(doc: Any, base_dir: Path) -> list[Issue]:
     """Timeline files beside the document: the sha256 and sample count the run states. A
     document submitted without its timelines is judged on its own."""
     from bench.jsonio import sha256_file
+    from bench.records import named_file
 
     out = []
     for base, run in runs(doc):
         for section in ("telemetry", "server_metrics"):
             timeline = sub(sub(run, section), "timeline")
             path = timeline.get("path")
-            if not isinstance(path, str) or not path:
-                continue
-            file = Path(path) if Path(path).is_absolute() else base_dir / path
-            if not file.is_file():
+            file = named_file(path, base_dir)
+            if file is None or not file.is_file():
                 continue
             where = pointer(*base, section, "timeline")
             if sha256_file(file) != timeline.get("sha256"):

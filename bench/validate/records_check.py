@@ -8,11 +8,11 @@ metrics recomputed with `bench.metrics.run_metrics`, the code that wrote them.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from bench.errors import InputError
+from bench.records import named_file
 from bench.validate.findings import Issue, close, fmt, num, pointer, runs, sub
 
 EXACT = (
@@ -55,11 +55,8 @@ ABS = 0.01
 
 
 def records_file(records: dict[str, Any], base_dir: Path) -> Path | None:
-    path = records.get("path")
-    if not isinstance(path, str) or not path:
-        return None
-    target = Path(path) if os.path.isabs(path) else base_dir / path
-    return target if target.is_file() else None
+    target = named_file(records.get("path"), base_dir)
+    return target if target is not None and target.is_file() else None
 
 
 def _differences(stated: dict[str, Any], recomputed: dict[str, Any], where: tuple) -> list[Issue]:
